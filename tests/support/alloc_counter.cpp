@@ -9,7 +9,9 @@ namespace {
 thread_local std::size_t g_allocations = 0;
 }
 
-std::size_t smtpkit_test::allocation_count() noexcept { return g_allocations; }
+std::size_t smtpkit_test::allocation_count() noexcept {
+  return g_allocations;
+}
 
 void* operator new(std::size_t n) {
   ++g_allocations;
@@ -21,7 +23,15 @@ void* operator new[](std::size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   std::abort();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}

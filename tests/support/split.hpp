@@ -16,8 +16,8 @@ namespace smtpkit_test {
 
 /// A way of cutting the input, named for messages in failing tests.
 struct split_case {
-  std::string name;                     ///< "whole", "split at 7", "byte by byte"
-  std::vector<std::string_view> chunks; ///< the pieces, in order, each before a guard page
+  std::string name;                      ///< "whole", "split at 7", "byte by byte"
+  std::vector<std::string_view> chunks;  ///< the pieces, in order, each before a guard page
 };
 
 namespace detail {

@@ -3,33 +3,44 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <cstddef>      // size_t
-#include <cstdint>      // uint8_t, uint64_t
-#include <cstring>      // memchr
-#include <string_view>  // string_view
-
+#include <cstddef>  // size_t
+#include <cstdint>  // uint8_t, uint64_t
+#include <cstring>  // memchr
 #include <smtpkit/core/config.hpp>
+#include <string_view>  // string_view
 
 SMTPKIT_NAMESPACE_BEGIN
 
 namespace ascii {
 
 /// RFC 5234 ALPHA.
-constexpr bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+constexpr bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
 /// RFC 5234 DIGIT.
-constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+constexpr bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
 /// ALPHA / DIGIT.
-constexpr bool is_alnum(char c) noexcept { return is_alpha(c) || is_digit(c); }
+constexpr bool is_alnum(char c) noexcept {
+  return is_alpha(c) || is_digit(c);
+}
 /// RFC 5234 HEXDIG, either case.
 constexpr bool is_hex(char c) noexcept {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 /// RFC 5234 VCHAR (%x21-7E).
-constexpr bool is_vchar(char c) noexcept { return c >= 0x21 && c <= 0x7e; }
+constexpr bool is_vchar(char c) noexcept {
+  return c >= 0x21 && c <= 0x7e;
+}
 /// RFC 5234 WSP (SP / HTAB).
-constexpr bool is_wsp(char c) noexcept { return c == ' ' || c == '\t'; }
+constexpr bool is_wsp(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
 /// True for an octet with the high bit set.
-constexpr bool is_8bit(char c) noexcept { return static_cast<unsigned char>(c) >= 0x80; }
+constexpr bool is_8bit(char c) noexcept {
+  return static_cast<unsigned char>(c) >= 0x80;
+}
 /// Lowercases an ASCII letter; other octets are returned as they are.
 constexpr char to_lower(char c) noexcept {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;

@@ -8,7 +8,6 @@
 
 #include <cstddef>  // size_t
 #include <cstdint>  // uint64_t
-
 #include <smtpkit/core/config.hpp>
 
 SMTPKIT_NAMESPACE_BEGIN

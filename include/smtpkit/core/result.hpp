@@ -2,13 +2,12 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <cassert>       // assert
+#include <cassert>  // assert
+#include <smtpkit/core/config.hpp>
+#include <smtpkit/core/error.hpp>
 #include <system_error>  // error_code
 #include <type_traits>   // is_default_constructible
 #include <utility>       // move
-
-#include <smtpkit/core/config.hpp>
-#include <smtpkit/core/error.hpp>
 
 SMTPKIT_NAMESPACE_BEGIN
 
@@ -19,7 +18,9 @@ class result {
 
  public:
   /// Makes a result that holds @p v.
-  constexpr result(T v) noexcept(std::is_nothrow_move_constructible<T>::value)  // NOLINT(google-explicit-constructor): implicit by design, like std::expected
+  constexpr result(T v) noexcept(
+      std::is_nothrow_move_constructible<T>::value)  // NOLINT(google-explicit-constructor):
+                                                     // implicit by design, like std::expected
       : value_(std::move(v)), error_(), ok_(true) {}
   /// Makes a result that holds the error @p e.
   constexpr result(errc e) noexcept  // NOLINT(google-explicit-constructor): implicit by design

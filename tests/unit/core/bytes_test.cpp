@@ -2,9 +2,8 @@
 // SPDX-License-Identifier: MIT
 #include <doctest/doctest.h>
 
-#include <smtpkit/core/bytes.hpp>
-
 #include <cstdint>
+#include <smtpkit/core/bytes.hpp>
 
 namespace ascii = smtpkit::ascii;
 

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <smtpkit/core/result.hpp>
-
 #include <string_view>
 
 TEST_CASE("result holds a value or an error") {
