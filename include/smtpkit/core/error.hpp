@@ -61,6 +61,7 @@ enum class errc : std::uint16_t {
   text_line_too_long = 403,      ///< a message line over the text line limit
   auth_line_too_long = 404,      ///< an AUTH line over its limit
   output_full = 405,             ///< the output buffer cannot take the bytes now
+  reply_too_long = 406,          ///< a multiline reply over the reader's line count bound
 
   // 5xx session
   timeout = 500,          ///< a RFC 5321 4.5.3.2 timeout passed (421)
@@ -153,6 +154,8 @@ constexpr const char* to_string(errc e) noexcept {
       return "auth_line_too_long";
     case errc::output_full:
       return "output_full";
+    case errc::reply_too_long:
+      return "reply_too_long";
     case errc::timeout:
       return "timeout";
     case errc::session_closed:
