@@ -848,11 +848,12 @@ struct param_access {
         }
         return at_param_end(p, end) ? no_error : errc::bad_parameter;
       case param_keyword::smtputf8:
-        if (has_value) return errc::bad_parameter;
+        // No value, and nothing but SP or the end after the keyword.
+        if (has_value || !at_param_end(p, end)) return errc::bad_parameter;
         m.bits_ = static_cast<std::uint8_t>(m.bits_ | mail_parameters::smtputf8_bit);
         return no_error;
       case param_keyword::requiretls:
-        if (has_value) return errc::bad_parameter;
+        if (has_value || !at_param_end(p, end)) return errc::bad_parameter;
         m.bits_ = static_cast<std::uint8_t>(m.bits_ | mail_parameters::requiretls_bit);
         return no_error;
       case param_keyword::ret:

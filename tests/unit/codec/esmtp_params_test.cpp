@@ -141,6 +141,11 @@ TEST_CASE("esmtp: SMTPUTF8 and REQUIRETLS") {
   CHECK(mail_error("SMTPUTF8=yes") == errc::bad_parameter);
   CHECK(mail_error("REQUIRETLS=1") == errc::bad_parameter);
   CHECK(mail_error("SMTPUTF8 smtputf8") == errc::duplicate_parameter);
+  // Found by fuzz_esmtp_params: an octet other than SP after a keyword without a value was
+  // taken as the separator ("SMTPUTF8\x16RET=HDRS" parsed as two parameters).
+  CHECK(mail_error(std::string_view("SMTPUTF8\x16RET=HDRS", 17)) == errc::bad_parameter);
+  CHECK(mail_error("REQUIRETLS<RET=HDRS") == errc::bad_parameter);
+  CHECK(mail_error("SIZE=1 SMTPUTF8\t") == errc::bad_parameter);
 }
 
 // ret-value = "FULL" / "HDRS"   (RFC 3461 4.3)
