@@ -22,6 +22,10 @@
 //  6. No byte is scanned twice: the reader keeps a scan offset into the current line. Only a
 //     trailing CR, whose meaning depends on the next byte, is looked at again.
 //  7. Zero-copy and allocation-free: lines are views into the caller's bytes.
+//  8. On x86-64 (SSE2) the scan tests 16 bytes at a time and skips those with no octet at or
+//     below CR; the first such octet goes through exactly the decisions of the portable byte
+//     loop, so both give identical results. Defining SMTPKIT_NO_SIMD (the same way in every
+//     translation unit) builds only the portable loop.
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -31,6 +35,13 @@
 #include <smtpkit/core/error.hpp>     // errc
 #include <smtpkit/core/leniency.hpp>  // bare_newline_policy
 #include <string_view>                // string_view
+
+#if defined(__SSE2__) && !defined(SMTPKIT_NO_SIMD)
+#  include <emmintrin.h>  // _mm_loadu_si128, _mm_min_epu8, _mm_cmpeq_epi8, _mm_movemask_epi8
+#  define SMTPKIT_LINE_SSE2 1
+#else
+#  define SMTPKIT_LINE_SSE2 0
+#endif
 
 SMTPKIT_NAMESPACE_BEGIN
 
@@ -123,6 +134,19 @@ inline line_result line_reader::next(std::string_view unconsumed) noexcept {
     std::size_t end = 0;   // where the line's content ends
     std::size_t next = 0;  // where the following line starts; 0 while no line end is found
     while (i < n) {
+#if SMTPKIT_LINE_SSE2
+      // Skip 16 octets above CR at a time; otherwise go to the first octet at or below CR.
+      if (n - i >= 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        const auto low = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8('\r')), v)));
+        if (SMTPKIT_LIKELY(low == 0)) {
+          i += 16;
+          continue;
+        }
+        i += static_cast<std::size_t>(__builtin_ctz(low));
+      }
+#endif
       const auto c = static_cast<unsigned char>(p[i]);
       if (SMTPKIT_LIKELY(c > '\r')) {
         ++i;
@@ -182,3 +206,5 @@ inline line_result line_reader::next(std::string_view unconsumed) noexcept {
 }
 
 SMTPKIT_NAMESPACE_END
+
+#undef SMTPKIT_LINE_SSE2
