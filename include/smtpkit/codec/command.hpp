@@ -483,7 +483,9 @@ inline errc parse_command_into(std::string_view line, const limits& lim, const l
       if (e != no_error) return e;
       c.argument = std::string_view(s + vlen + 1, static_cast<std::size_t>(p - (s + vlen + 1)));
       if (p < end) {
-        if (end - p != 9 || *p != ' ' || (load_le64(p + 1) | lower64) != tag64("smtputf8"))
+        // The OR with 0x20 would also fold 0x18 into the final '8': it is compared exactly.
+        if (end - p != 9 || *p != ' ' || (load_le64(p + 1) | lower64) != tag64("smtputf8") ||
+            p[8] != '8')
           return errc::syntax_error;
         c.smtputf8 = true;
       }

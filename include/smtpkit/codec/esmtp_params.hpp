@@ -834,10 +834,12 @@ struct param_access {
       }
       case param_keyword::body:
         if (!has_value) return errc::bad_parameter;
-        if (avail >= 8 && (load_le64(p) | lower64) == tag64("8bitmime")) {
+        // The OR with 0x20 folds case, and also folds 0x18 into '8' and 0x17 into '7': the
+        // digit is compared exactly.
+        if (avail >= 8 && (load_le64(p) | lower64) == tag64("8bitmime") && p[0] == '8') {
           m.bits_ = static_cast<std::uint8_t>(m.bits_ | 2u);
           p += 8;
-        } else if (avail >= 4 && (load_le32(p) | lower32) == tag32("7bit")) {
+        } else if (avail >= 4 && (load_le32(p) | lower32) == tag32("7bit") && p[0] == '7') {
           m.bits_ = static_cast<std::uint8_t>(m.bits_ | 1u);
           p += 4;
         } else if (avail >= 10 && value_is(std::string_view(p, 10), "binarymime")) {
@@ -1059,9 +1061,9 @@ struct param_access {
       }
       case param_keyword::body:
         if (!has_value) return false;
-        if (n == 8 && (load_le64(v) | lower64) == tag64("8bitmime")) {
+        if (n == 8 && (load_le64(v) | lower64) == tag64("8bitmime") && v[0] == '8') {
           bits = 2;
-        } else if (n == 4 && (load_le32(v) | lower32) == tag32("7bit")) {
+        } else if (n == 4 && (load_le32(v) | lower32) == tag32("7bit") && v[0] == '7') {
           bits = 1;
         } else {
           return false;

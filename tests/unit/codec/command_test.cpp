@@ -299,6 +299,13 @@ TEST_CASE("command: VRFY and EXPN") {
   CHECK(error_of("VRFY <a@b") == errc::bad_path);
   CHECK(error_of("VRFY a@b..c") == errc::bad_domain);
   CHECK(error_of("VRFY (x)") == errc::syntax_error);
+  // The same fault as the BODY= one fuzz_esmtp_params found: the case fold (OR 0x20) also
+  // turned 0x18 into the '8' of SMTPUTF8.
+  CHECK(error_of("VRFY a SMTPUTF\x18") == errc::syntax_error);
+  CHECK(error_of("EXPN a smtputf\x18") == errc::syntax_error);
+  // And in MAIL parameters: BODY=\x18BITMIME is not 8BITMIME.
+  CHECK(error_of("MAIL FROM:<a@b> BODY=\x18"
+                 "BITMIME") == errc::bad_parameter);
 }
 
 // auth = "AUTH" SP sasl-mech [SP initial-response] ; initial-response = base64 / "="

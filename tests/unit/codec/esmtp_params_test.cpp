@@ -129,6 +129,14 @@ TEST_CASE("esmtp: BODY") {
     INFO(bad);
     CHECK(mail_error(bad) == errc::bad_parameter);
   }
+  // Found by fuzz_esmtp_params: the case fold (OR 0x20) also turned 0x18 into '8' and 0x17 into
+  // '7', so "BODY=\x18BITMIME" and "BODY=\x17BIT" were taken for 8BITMIME and 7BIT.
+  CHECK(mail_error("BODY=\x18"
+                   "BITMIME") == errc::bad_parameter);
+  CHECK(mail_error("BODY=\x17"
+                   "BIT") == errc::bad_parameter);
+  CHECK(mail_error("SIZE=1 BODY=\x18"
+                   "BITMIME SMTPUTF8") == errc::bad_parameter);
 }
 
 // SMTPUTF8 takes no value (RFC 6531 3.4); REQUIRETLS takes no value (RFC 8689 4).
