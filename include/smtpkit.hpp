@@ -1,0 +1,27 @@
+// smtpkit: the sans-I/O core in one include: core utilities, the codec, and the server session.
+// The Asio and wolfSSL adapters are separate (smtpkit/asio/..., smtpkit/wolfssl/...).
+// SPDX-License-Identifier: MIT
+#pragma once
+
+#include <smtpkit/codec/base64.hpp>
+#include <smtpkit/codec/bdat.hpp>
+#include <smtpkit/codec/command.hpp>
+#include <smtpkit/codec/command_writer.hpp>
+#include <smtpkit/codec/data.hpp>
+#include <smtpkit/codec/ehlo.hpp>
+#include <smtpkit/codec/enhanced_status.hpp>
+#include <smtpkit/codec/esmtp_params.hpp>
+#include <smtpkit/codec/line_reader.hpp>
+#include <smtpkit/codec/path.hpp>
+#include <smtpkit/codec/reply.hpp>
+#include <smtpkit/codec/xtext.hpp>
+#include <smtpkit/core/buffer.hpp>
+#include <smtpkit/core/bytes.hpp>
+#include <smtpkit/core/config.hpp>
+#include <smtpkit/core/error.hpp>
+#include <smtpkit/core/leniency.hpp>
+#include <smtpkit/core/limits.hpp>
+#include <smtpkit/core/result.hpp>
+#include <smtpkit/server.hpp>
+#include <smtpkit/session_time.hpp>
+#include <smtpkit/version.hpp>
