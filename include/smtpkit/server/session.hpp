@@ -30,6 +30,7 @@
 #include <memory>    // unique_ptr
 #include <optional>  // optional
 #include <smtpkit/codec/base64.hpp>
+#include <smtpkit/codec/bdat.hpp>
 #include <smtpkit/codec/command.hpp>
 #include <smtpkit/codec/data.hpp>
 #include <smtpkit/codec/ehlo.hpp>
@@ -324,6 +325,7 @@ class server_session {
   server_event on_sasl_response(std::string_view b64) noexcept;
   server_event on_data_bytes() noexcept;
   server_event on_bdat_bytes() noexcept;
+  server_event end_of_chunk(bool last) noexcept;
   server_event end_of_message() noexcept;
   server_event on_eof() noexcept;
   void send_ehlo_reply() noexcept;
@@ -338,6 +340,7 @@ class server_session {
   line_reader commands_;
   line_reader sasl_lines_;
   data_reader data_;
+  bdat_reader chunks_;
 
   server_state state_ = server_state::connected;
   pending pending_ = pending::none;
@@ -347,7 +350,6 @@ class server_session {
   std::size_t lmtp_left_ = 0;   // LMTP replies still owed for the message
   std::size_t auth_failures_ = 0;
   std::uint64_t message_size_ = 0;  // octets of the message so far (DATA or all BDAT chunks)
-  std::uint64_t chunk_left_ = 0;    // octets of the current BDAT chunk still to read
   std::size_t sasl_user_ = 0;       // LOGIN: length of the user name held in sasl_
   errc message_error_{};            // why the message in progress will be refused
   errc dropped_{};                  // a message in flight was dropped by close
@@ -359,9 +361,9 @@ class server_session {
   std::optional<verb> greeting_;
   unsigned char auth_mech_ = 0;  // 1 PLAIN, 2 LOGIN
   unsigned char auth_step_ = 0;  // LOGIN: 0 user name expected, 1 password expected
-  bool chunk_last_ = false;
-  bool chunk_refused_ = false;  // the BDAT chunk being read is discarded, then refused
-  bool data_end_ = false;       // the data reader reported the end (its last bytes sent)
+  bool chunk_refused_ = false;   // the BDAT chunk being read is discarded, then refused
+  bool chunk_done_ = false;  // the chunk's last bytes went out; its reply comes on the next call
+  bool data_end_ = false;    // the data reader reported the end (its last bytes sent)
   bool smtputf8_ = false;
   bool tls_ = false;
   bool authenticated_ = false;
@@ -395,6 +397,7 @@ inline server_event server_session::next_event() noexcept {
     case server_state::data:
       return on_data_bytes();
     case server_state::bdat:
+      if (chunk_done_) return end_of_chunk(chunks_.message_complete());
       return on_bdat_bytes();
     case server_state::auth:
       return on_sasl_line();
@@ -606,198 +609,6 @@ inline server_event server_session::on_rcpt(const rcpt_command& r) noexcept {
   return server_events::rcpt_received{r.to, r.params, p.unknown_count() != 0};
 }
 
-inline server_event server_session::on_bdat(const bdat_command& b) noexcept {
-  // Rule 5: the chunk is read to its last octet whatever the answer will be.
-  apply_consume();  // the chunk starts right after the BDAT line
-  chunk_left_ = b.size;
-  chunk_last_ = b.last;
-  chunk_refused_ = false;
-  message_error_ = errc{};
-  if (!command_allowed(verb::bdat, state_)) {
-    chunk_refused_ = true;
-    message_error_ = errc::bad_sequence;
-  } else if (state_ == server_state::rcpt) {
-    message_size_ = 0;
-  }
-  state_ = server_state::bdat;
-  return on_bdat_bytes();
-}
-
-inline server_event server_session::on_bdat_bytes() noexcept {
-  const std::string_view in = input_.view();
-  if (chunk_left_ != 0) {
-    if (in.empty()) {
-      if (eof_) return on_eof();
-      return server_events::need_data{};
-    }
-    const std::size_t n =
-        chunk_left_ < in.size() ? static_cast<std::size_t>(chunk_left_) : in.size();
-    consume_ = n;
-    chunk_left_ -= n;
-    if (!chunk_refused_) {
-      message_size_ += n;
-      if (cfg_.limits.max_message_size != 0 && message_size_ > cfg_.limits.max_message_size) {
-        message_error_ = errc::message_too_large;
-        chunk_refused_ = true;
-      } else {
-        return server_events::data_chunk{in.substr(0, n)};
-      }
-    }
-    if (chunk_left_ != 0) return server_events::need_data{};
-  }
-  // The chunk is complete.
-  if (chunk_refused_) {
-    const bool was_message = message_error_ == errc::message_too_large;
-    const errc why = message_error_;
-    reset_transaction();
-    state_ = greeting_ ? server_state::ready : server_state::greeted;
-    if (was_message) {
-      say(552, {5, 3, 4}, "Error: message size exceeds fixed limit");
-      count_error();
-      return server_events::message_refused{why};
-    }
-    return refuse(errc::bad_sequence, 503, {5, 5, 1},
-                  greeting_ ? "Error: need RCPT command" : "Error: send HELO/EHLO first");
-  }
-  if (chunk_last_) return end_of_message();
-  char text[64];
-  byte_writer t(text, sizeof text);
-  t.append_uint(message_size_);
-  t.append(" octets received");
-  say(250, {2, 0, 0}, t.view());
-  state_ = server_state::bdat_open;
-  return next_event();
-}
-
-inline server_event server_session::on_data_bytes() noexcept {
-  if (!data_end_) {
-    const data_result r = data_.next(input_.view());
-    consume_ = r.consumed;
-    if (r.status == data_status::need_more) {
-      if (eof_) return on_eof();
-      return server_events::need_data{};
-    }
-    if (r.status == data_status::end) data_end_ = true;
-    if (!r.data.empty()) {
-      message_size_ += r.data.size();
-      if (cfg_.limits.max_message_size != 0 && message_size_ > cfg_.limits.max_message_size)
-        message_error_ = errc::message_too_large;
-      if (message_error_ == errc{} && !data_.error()) return server_events::data_chunk{r.data};
-    }
-    if (!data_end_) return next_event();
-  }
-  data_end_ = false;
-  if (message_error_ == errc{}) {
-    const std::error_code e = data_.error();
-    if (e) message_error_ = static_cast<errc>(e.value());
-  }
-  if (message_error_ != errc{}) {
-    const errc why = message_error_;
-    reset_transaction();
-    state_ = server_state::ready;
-    switch (why) {
-      case errc::message_too_large:
-        say(552, {5, 3, 4}, "Error: message size exceeds fixed limit");
-        break;
-      case errc::bare_lf:
-        say(550, {5, 6, 0}, "Error: bare <LF> in message");
-        break;
-      case errc::bare_cr:
-        say(550, {5, 6, 0}, "Error: bare <CR> in message");
-        break;
-      default:
-        say(550, {5, 6, 0}, "Error: message line too long");
-        break;
-    }
-    count_error();
-    return server_events::message_refused{why};
-  }
-  return end_of_message();
-}
-
-inline server_event server_session::end_of_message() noexcept {
-  pending_ = pending::message;
-  lmtp_left_ = cfg_.features.lmtp ? recipients_ : 1;
-  const bool chunked = state_ == server_state::bdat;
-  return server_events::message_complete{message_size_, recipients_, chunked};
-}
-
-inline server_event server_session::on_auth(const auth_command& a) noexcept {
-  if (authenticated_)
-    return refuse(errc::bad_sequence, 503, {5, 5, 1}, "Error: already authenticated");
-  if (!auth_offered())
-    return refuse(errc::tls_required, 530, {5, 7, 0}, "Must issue a STARTTLS command first");
-  if (ascii::iequals(a.mechanism, "PLAIN") && cfg_.features.auth_plain) {
-    auth_mech_ = 1;
-  } else if (ascii::iequals(a.mechanism, "LOGIN") && cfg_.features.auth_login) {
-    auth_mech_ = 2;
-  } else {
-    return refuse(errc::auth_mechanism_unsupported, 504, {5, 5, 4},
-                  "Error: unsupported authentication mechanism");
-  }
-  auth_step_ = 0;
-  sasl_user_ = 0;
-  if (!a.initial_response.empty()) return on_sasl_response(a.initial_response);
-  state_ = server_state::auth;
-  say_challenge(auth_mech_ == 1 ? "" : "VXNlcm5hbWU6");  // LOGIN: "Username:"
-  return next_event();
-}
-
-inline server_event server_session::on_sasl_line() noexcept {
-  const line_result r = sasl_lines_.next(input_.view());
-  consume_ = r.consumed;
-  if (r.status == line_status::need_more) {
-    if (eof_) return on_eof();
-    return server_events::need_data{};
-  }
-  state_ = server_state::ready;
-  if (r.status == line_status::error) {
-    if (r.error == errc::line_too_long)
-      return refuse(errc::auth_line_too_long, 500, {5, 5, 6},
-                    "Error: authentication exchange line is too long");
-    return refuse(r.error, 501, {5, 5, 2}, "Error: invalid character in response");
-  }
-  if (r.line == "*")
-    return refuse(errc::auth_cancelled, 501, {5, 7, 0}, "Authentication cancelled");
-  return on_sasl_response(r.line);
-}
-
-inline server_event server_session::on_sasl_response(std::string_view b64) noexcept {
-  state_ = server_state::ready;
-  // "=" is an empty response (RFC 4954 4).
-  std::string_view decoded;
-  const std::size_t room = cfg_.limits.auth_line - sasl_user_;
-  if (b64 != "=") {
-    byte_writer w(sasl_.get() + sasl_user_, room);
-    if (decode_base64(b64, w))
-      return refuse(errc::bad_base64, 501, {5, 5, 2}, "Error: invalid base64 data");
-    decoded = std::string_view(sasl_.get() + sasl_user_, w.size());
-  }
-  if (auth_mech_ == 2 && auth_step_ == 0) {  // LOGIN user name; ask for the password
-    if (decoded.find('\0') != std::string_view::npos)
-      return refuse(errc::syntax_error, 501, {5, 5, 2}, "Error: invalid user name");
-    sasl_user_ = decoded.size();
-    auth_step_ = 1;
-    state_ = server_state::auth;
-    say_challenge("UGFzc3dvcmQ6");  // "Password:"
-    return next_event();
-  }
-  server_events::auth_credentials creds;
-  if (auth_mech_ == 1) {  // PLAIN: authzid NUL authcid NUL passwd (RFC 4616 2)
-    const std::size_t a = decoded.find('\0');
-    const std::size_t b = a == std::string_view::npos ? a : decoded.find('\0', a + 1);
-    if (b == std::string_view::npos || decoded.find('\0', b + 1) != std::string_view::npos ||
-        b == a + 1 || b + 1 == decoded.size())
-      return refuse(errc::syntax_error, 501, {5, 5, 2}, "Error: invalid PLAIN response");
-    creds = {"PLAIN", decoded.substr(0, a), decoded.substr(a + 1, b - a - 1),
-             decoded.substr(b + 1)};
-  } else {
-    creds = {"LOGIN", {}, std::string_view(sasl_.get(), sasl_user_), decoded};
-  }
-  pending_ = pending::auth;
-  return creds;
-}
-
 inline void server_session::send_ehlo_reply() noexcept {
   const auto& f = cfg_.features;
   ehlo_config e;
@@ -957,3 +768,7 @@ inline std::error_code server_session::decide(bool positive, const reply_spec* r
 }
 
 SMTPKIT_NAMESPACE_END
+
+// The message phase (DATA, BDAT) and AUTH live in their own headers.
+#include <smtpkit/server/session_auth.hpp>
+#include <smtpkit/server/session_message.hpp>
