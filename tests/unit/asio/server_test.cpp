@@ -250,6 +250,38 @@ TEST_CASE("asio server: a decision dropped unanswered is refused with 451") {
   ts.stop();
 }
 
+TEST_CASE("asio server: an answer that does not fit behind unsent replies waits for the write") {
+  record r;
+  // Each RCPT is answered with a 6 KB multiline reply: two of them do not fit in the session's
+  // output buffer at once, so the second answer is applied after the first is written.
+  struct verbose : keeping_handler {
+    using keeping_handler::keeping_handler;
+    std::string line = std::string(100, 'v');
+    std::vector<std::string_view> lines = std::vector<std::string_view>(60, line);
+    void on_rcpt(sa::connection&, const smtpkit::server_events::rcpt_received&,
+                 sa::decision d) override {
+      d.accept({250, smtpkit::enhanced_status{2, 1, 5}, "Ok",
+                smtpkit::line_list(lines.data(), lines.size())});
+    }
+  };
+  test_server ts({}, [&r](const sa::connection_info&) { return std::make_unique<verbose>(r); });
+  client c(ts.ep);
+  c.reply();
+  c.send("EHLO c\r\n");
+  c.reply();
+  c.send(
+      "MAIL FROM:<a@b.example>\r\nRCPT TO:<x@d.example>\r\nRCPT TO:<y@d.example>\r\n"
+      "RCPT TO:<z@d.example>\r\nNOOP\r\n");
+  CHECK(c.reply() == "250 2.1.0 Ok\r\n");
+  for (int i = 0; i < 3; ++i) {
+    const std::string rr = c.reply();
+    CHECK(rr.size() == 14 + 60 * 112);  // "250-2.1.5 Ok" CRLF, then 60 lines of 100 octets
+    CHECK(rr.rfind("250-2.1.5 Ok\r\n", 0) == 0);
+  }
+  CHECK(c.reply() == "250 2.0.0 Ok\r\n");
+  ts.stop();
+}
+
 TEST_CASE("asio server: a connection over the limit gets 421") {
   record r;
   sa::server_options o;
