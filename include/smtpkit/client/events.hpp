@@ -135,8 +135,8 @@ struct protocol_error {
   errc code = errc::protocol_error;  ///< errc::bare_lf, errc::line_too_long, errc::bad_reply, ...
 };
 
-/// The session is over: send what pending_output() still holds if the connection allows, then
-/// close it.
+/// The session is over: send what pending_output() still holds if the connection allows (as
+/// the server session does), then close it.
 struct closed {
   /// errc{} after a QUIT the application asked for; errc::session_closed when the server
   /// refused or ended the session (554 or 421 greeting, a 421, EHLO/HELO refused);

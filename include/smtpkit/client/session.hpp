@@ -750,8 +750,12 @@ inline void client_session::finish_transaction_if_over(bool with_reply) noexcept
             errc{}, recipients});
   tx_ = transaction_phase::none;
   const client_command s = t.stage;
-  // Rule 9: RSET after a transaction refused before its end (the server may still hold it).
-  if (t.failed && state_ == client_state::ready &&
+  // Rule 9: RSET after a transaction refused before its end (the server may still hold it),
+  // unless the application already queued one.
+  bool rset_queued = false;
+  for (std::size_t i = 0; i < queue_size_; ++i)
+    rset_queued |= queue_[(queue_head_ + i) % queue_cap_].command == client_command::rset;
+  if (t.failed && state_ == client_state::ready && !rset_queued &&
       (s == client_command::mail || s == client_command::rcpt || s == client_command::data ||
        s == client_command::bdat)) {
     write_own(rset_command{});

@@ -38,7 +38,11 @@ inline client_event client_session::next_event() noexcept {
     current_ = reply{};
   }
   if (state_ == client_state::closed) return client_events::closed{close_reason_};
-  if (state_ == client_state::tls_pending) return client_events::need_data{};
+  if (state_ == client_state::tls_pending) {
+    if (!eof_) return client_events::need_data{};
+    close_now(errc::connection_lost);  // the server left during the handshake
+    return pop_note();
+  }
   return read_reply();
 }
 

@@ -376,3 +376,20 @@ TEST_CASE("auth() with no candidate the server offers, or a null one") {
   CHECK(!s.auth({&login, &good}));
   CHECK(s.pending_output() == "AUTH PLAIN AHUAcA==\r\n");
 }
+
+TEST_CASE("once the server breaks the protocol the session is closed for good") {
+  smtpkit::client_session s(config());
+  feed(s, "220 mx ESMTP\r\n250-mx\r\n250 PIPELINING\r\n");
+  REQUIRE(!s.mail_from(*smtpkit::parse_reverse_path("<a@example.org>")));
+  REQUIRE(!s.rcpt_to(*smtpkit::parse_forward_path("<b@example.org>")));
+  REQUIRE(s.receive("250 Ok\n") == 7);
+  std::vector<std::string> log;
+  for (int i = 0; i < 10; ++i) log.push_back(smtpkit_test::detail::log_line(s.next_event()));
+  CHECK(log[0] == "transaction_done failed stage=mail error=protocol_error");
+  CHECK(log[1] == "protocol_error bare_lf");
+  for (std::size_t i = 2; i < log.size(); ++i) CHECK(log[i] == "closed protocol_error");
+  CHECK(!s.wants_read());
+  CHECK(s.receive("250 Ok\r\n") == 8);  // discarded
+  CHECK(s.rset() == smtpkit::errc::session_closed);
+  CHECK(s.current_timeout().kind == smtpkit::timeout_kind::none);
+}
