@@ -1,8 +1,10 @@
-// smtpkit: the sans-I/O core in one include: core utilities, the codec, and the server session.
+// smtpkit: the sans-I/O core in one include: core utilities, the codec, the server and client
+// sessions, and the SASL mechanisms.
 // The Asio and wolfSSL adapters are separate (smtpkit/asio/..., smtpkit/wolfssl/...).
 // SPDX-License-Identifier: MIT
 #pragma once
 
+#include <smtpkit/client.hpp>
 #include <smtpkit/codec/base64.hpp>
 #include <smtpkit/codec/bdat.hpp>
 #include <smtpkit/codec/command.hpp>
@@ -22,6 +24,11 @@
 #include <smtpkit/core/leniency.hpp>
 #include <smtpkit/core/limits.hpp>
 #include <smtpkit/core/result.hpp>
+#include <smtpkit/sasl/login.hpp>
+#include <smtpkit/sasl/mechanism.hpp>
+#include <smtpkit/sasl/oauthbearer.hpp>
+#include <smtpkit/sasl/plain.hpp>
+#include <smtpkit/sasl/xoauth2.hpp>
 #include <smtpkit/server.hpp>
 #include <smtpkit/session_time.hpp>
 #include <smtpkit/version.hpp>

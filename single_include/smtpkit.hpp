@@ -4,28 +4,33 @@
 #ifndef SMTPKIT_SINGLE_INCLUDE_SMTPKIT_HPP
 #define SMTPKIT_SINGLE_INCLUDE_SMTPKIT_HPP
 // begin file smtpkit.hpp
-// smtpkit: the sans-I/O core in one include: core utilities, the codec, and the server session.
+// smtpkit: the sans-I/O core in one include: core utilities, the codec, the server and client
+// sessions, and the SASL mechanisms.
 // The Asio and wolfSSL adapters are separate (smtpkit/asio/..., smtpkit/wolfssl/...).
 // SPDX-License-Identifier: MIT
 
-// begin file smtpkit/codec/base64.hpp
-// smtpkit codec: base64 (RFC 4648 section 4, the standard alphabet with '=' padding), as used
-// by SMTP AUTH (RFC 4954 4: challenges, responses and initial responses).
-//
-// Rules:
-//  1. Decoding is strict (RFC 4648 3.1-3.5): the length is a multiple of 4; every character is
-//     in the alphabet; '=' appears only as the last one or two characters of the last quantum;
-//     the bits that padding leaves over are zero (so every byte string has exactly one
-//     encoding); no whitespace, no line breaks. Anything else is errc::bad_base64.
-//  2. The empty string encodes to, and decodes from, the empty string. (SASL's "=" for an empty
-//     response, RFC 4954 4, is the caller's business, not base64.)
-//  3. Output goes into a byte_writer or a caller's buffer; on any error nothing is appended (the
-//     writer is rolled back) and the caller's buffer holds unspecified bytes.
-//  4. Table-driven, no allocation, no exceptions.
+// begin file smtpkit/client.hpp
+// smtpkit: the client side. Includes the client session, its configuration, events, order rules,
+// the display helper for server text, and the SASL client mechanisms.
 // SPDX-License-Identifier: MIT
 
-#include <cstddef>  // size_t
-#include <cstdint>  // uint8_t, uint32_t
+// begin file smtpkit/client/body.hpp
+// smtpkit client: line ends of a message sent in BDAT chunks. RFC 3030 2 sends chunk octets
+// as they are (no dot-stuffing), so a text message (7BIT or 8BITMIME) must already use CRLF
+// (RFC 5321 2.3.8, RFC 5322 2.1); DATA gets the same treatment from dot_stuffer (data.hpp).
+// A BINARYMIME message (RFC 3030 3) is sent untouched.
+//
+// Rules:
+//  1. A bare LF becomes CRLF; a bare CR becomes CRLF; CRLF stays. No other octet changes.
+//  2. A CR that ends a chunk which is not the last is sent at once; its LF, whether the next
+//     chunk starts with one or it must be added, goes at the start of the next chunk. The last
+//     chunk never ends in a bare CR.
+//  3. The size announced in "BDAT <size>" is computed first (crlf_normalized_size()), so the
+//     command and the chunk can be written together; both functions walk the same states.
+// SPDX-License-Identifier: MIT
+
+#include <cstddef>                  // size_t
+#include <cstdint>                  // uint64_t
 // begin file smtpkit/core/buffer.hpp
 // smtpkit core: fixed-capacity buffers. Writers append into a byte_writer over memory the caller
 // owns; sessions own a fixed_buffer allocated once, at construction.
@@ -180,6 +185,384 @@ class fixed_buffer {
 
 SMTPKIT_NAMESPACE_END
 // end file smtpkit/core/buffer.hpp
+// begin file smtpkit/core/bytes.hpp
+// smtpkit core: byte and ASCII helpers shared by every parser and writer.
+// RFC 5234 core rules (ALPHA, DIGIT, HEXDIG, VCHAR, WSP) and case-insensitive comparison.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace ascii {
+
+/// RFC 5234 ALPHA.
+constexpr bool is_alpha(char c) noexcept {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+/// RFC 5234 DIGIT.
+constexpr bool is_digit(char c) noexcept {
+  return c >= '0' && c <= '9';
+}
+/// ALPHA / DIGIT.
+constexpr bool is_alnum(char c) noexcept {
+  return is_alpha(c) || is_digit(c);
+}
+/// RFC 5234 HEXDIG, either case.
+constexpr bool is_hex(char c) noexcept {
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+/// RFC 5234 VCHAR (%x21-7E).
+constexpr bool is_vchar(char c) noexcept {
+  return c >= 0x21 && c <= 0x7e;
+}
+/// RFC 5234 WSP (SP / HTAB).
+constexpr bool is_wsp(char c) noexcept {
+  return c == ' ' || c == '\t';
+}
+/// True for an octet with the high bit set.
+constexpr bool is_8bit(char c) noexcept {
+  return static_cast<unsigned char>(c) >= 0x80;
+}
+/// Lowercases an ASCII letter; other octets are returned as they are.
+constexpr char to_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+/// Uppercases an ASCII letter; other octets are returned as they are.
+constexpr char to_upper(char c) noexcept {
+  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+/// Value of a hex digit. @pre is_hex(c).
+constexpr int hex_value(char c) noexcept {
+  return is_digit(c) ? c - '0' : (to_lower(c) - 'a' + 10);
+}
+
+/// Returns true when @p a and @p b are equal ignoring ASCII case.
+constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (to_lower(a[i]) != to_lower(b[i])) return false;
+  return true;
+}
+
+/// Returns true when @p s starts with @p prefix, ignoring ASCII case.
+constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
+  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+/// Returns true when @p s holds a CR, LF or NUL (what no writer may put inside a field).
+constexpr bool has_ctl_break(std::string_view s) noexcept {
+  for (char c : s)
+    if (c == '\r' || c == '\n' || c == '\0') return true;
+  return false;
+}
+
+/// Parses a decimal number of at most 20 digits without overflow.
+/// Returns false on an empty string, a non-digit, or a value over @p max.
+constexpr bool parse_uint(std::string_view s, std::uint64_t& out,
+                          std::uint64_t max = ~std::uint64_t{0}) noexcept {
+  if (s.empty() || s.size() > 20) return false;
+  std::uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    if (v > (max - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  out = v;
+  return true;
+}
+
+}  // namespace ascii
+
+namespace detail {
+/// Returns the index of the first @p c in @p s at or after @p from, or npos. Uses memchr.
+inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) noexcept {
+  if (from >= s.size()) return std::string_view::npos;
+  const void* p = std::memchr(s.data() + from, c, s.size() - from);
+  return p ? static_cast<std::size_t>(static_cast<const char*>(p) - s.data())
+           : std::string_view::npos;
+}
+}  // namespace detail
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/core/bytes.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace detail {
+
+/// Returns the size of @p in once its line ends are CRLF (rules 1 and 2). @p pending_cr says
+/// that the previous chunk ended in a CR; @p last that this chunk ends the message.
+inline std::uint64_t crlf_normalized_size(std::string_view in, bool pending_cr,
+                                          bool last) noexcept {
+  std::uint64_t n = in.size();
+  std::size_t i = 0;
+  if (pending_cr) {
+    if (in.empty() || in[0] != '\n')
+      ++n;  // the LF that completes the CR is added
+    else
+      i = 1;  // the CR's own LF
+  }
+  for (; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '\n') {
+      ++n;  // a bare LF: a CR is added before it
+    } else if (c == '\r') {
+      if (i + 1 < in.size()) {
+        if (in[i + 1] == '\n')
+          ++i;  // CRLF
+        else
+          ++n;  // a bare CR: an LF is added after it
+      } else if (last) {
+        ++n;  // a CR ending the message
+      }
+    }
+  }
+  if (pending_cr && in.empty() && !last) --n;  // nothing to complete the CR with yet
+  return n;
+}
+
+/// Appends @p in with CRLF line ends (rules 1 and 2); @p pending_cr is updated for the next
+/// chunk. @pre @p out has room for crlf_normalized_size(in, pending_cr, last) octets.
+inline void write_crlf_normalized(std::string_view in, bool& pending_cr, bool last,
+                                  byte_writer& out) noexcept {
+  std::size_t i = 0;
+  if (pending_cr && !in.empty()) {
+    out.push('\n');
+    pending_cr = false;
+    if (in[0] == '\n') i = 1;
+  }
+  std::size_t cr = find_byte(in, '\r', i);
+  std::size_t lf = find_byte(in, '\n', i);
+  while (i < in.size()) {
+    // Each search resumes only once its last hit is behind (linear in the input).
+    if (cr != std::string_view::npos && cr < i) cr = find_byte(in, '\r', i);
+    if (lf != std::string_view::npos && lf < i) lf = find_byte(in, '\n', i);
+    const std::size_t stop = cr < lf ? cr : lf;
+    if (stop == std::string_view::npos) {
+      out.append(in.substr(i));
+      break;
+    }
+    out.append(in.substr(i, stop - i));
+    out.append("\r");
+    i = stop + 1;
+    if (in[stop] == '\n') {
+      out.push('\n');
+    } else if (i < in.size()) {
+      out.push('\n');
+      if (in[i] == '\n') ++i;
+    } else {
+      pending_cr = true;
+    }
+  }
+  if (pending_cr && last) {
+    out.push('\n');
+    pending_cr = false;
+  }
+}
+
+}  // namespace detail
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/client/body.hpp
+// begin file smtpkit/client/config.hpp
+// smtpkit client: what a client session asks of the server and enforces on itself.
+// RFC 5321 (4.1.1.1 EHLO/HELO, 4.5.3.2 timeouts), RFC 2033 (LMTP), RFC 2920 (PIPELINING),
+// RFC 3030 (CHUNKING), RFC 3207 (STARTTLS), RFC 4954 (AUTH), RFC 8314 (implicit TLS).
+// SPDX-License-Identifier: MIT
+
+// begin file smtpkit/core/leniency.hpp
+// smtpkit core: named leniencies. Strict by default; each flag names the attack it opens.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// What to do with a bare LF or bare CR (one not part of CRLF).
+enum class bare_newline_policy : unsigned char {
+  /// Default. A bare LF or CR never ends a line: the line runs to the next CRLF and is refused
+  /// as a whole (a command with 500/501, a message with one 5xx after its end).
+  reject = 0,
+  /// As Postfix's `smtpd_forbid_bare_newline = normalize`: a line ended by a bare LF is taken as
+  /// if it ended in CRLF. End of data still needs CRLF.CRLF exactly, so `\n.\n` and the like can
+  /// never end a message (SMTP smuggling, CVE-2023-51764 class).
+  /// @warning A relay that normalizes must dot-stuff on the way out (smtpkit's writer does).
+  normalize = 1,
+};
+
+/// Departures from strict RFC 5321 behaviour. Every flag defaults to the strict choice.
+struct leniency {
+  /// Bare LF / bare CR in commands and message data. See bare_newline_policy.
+  bare_newline_policy bare_newline = bare_newline_policy::reject;
+  /// Refuses "MAIL FROM: <a@b>" (space after the colon), which RFC 5321 4.1.2 does not allow
+  /// but Postfix and Exim accept and some clients (Poco, mailio) send. Off by default, so such
+  /// clients interoperate; the space opens no attack (the path is still parsed strictly).
+  bool refuse_space_after_colon = false;
+  /// Accepts 8-bit octets in a message to a server that did not advertise 8BITMIME.
+  /// @warning The next hop may mangle or refuse the message.
+  bool allow_8bit_without_8bitmime = false;
+};
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/core/leniency.hpp
+// begin file smtpkit/core/limits.hpp
+// smtpkit core: the limits of one session or parser. RFC 5321 4.5.3.
+//
+// Rules:
+//  1. Limits are fields of each instance; there are no global setters.
+//  2. Every limit has one error code and one reply (named beside each field).
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// Bounds on every input that a peer controls. Defaults are the RFC 5321 4.5.3 minimums.
+struct limits {
+  /// Command line, verb to CRLF inclusive. RFC 5321 4.5.3.1.4: 512 octets.
+  /// Over it: errc::line_too_long, "500 5.5.2 Line too long".
+  std::size_t command_line = 512;
+  /// Reply line, code to CRLF inclusive. RFC 5321 4.5.3.1.5: 512 octets.
+  /// Over it: errc::line_too_long, a protocol error on the client.
+  std::size_t reply_line = 512;
+  /// Text line of a message, CRLF inclusive. RFC 5321 4.5.3.1.6: 1000 octets; 0 for no limit.
+  /// Over it: errc::text_line_too_long, one 5xx after the end of the message.
+  std::size_t text_line = 1000;
+  /// Local-part. RFC 5321 4.5.3.1.1: 64 octets. Over it: errc::local_part_too_long, 501.
+  std::size_t local_part = 64;
+  /// Domain. RFC 5321 4.5.3.1.2: 255 octets. Over it: errc::domain_too_long, 501.
+  std::size_t domain = 255;
+  /// Path, angle brackets included. RFC 5321 4.5.3.1.3: 256 octets.
+  /// Over it: errc::path_too_long, 501.
+  std::size_t path = 256;
+  /// Recipients in one transaction. RFC 5321 4.5.3.1.8: at least 100.
+  /// Over it: errc::too_many_recipients, "452 4.5.3 Too many recipients".
+  std::size_t max_recipients = 100;
+  /// Message size in octets (advertised with SIZE, RFC 1870); 0 for no limit.
+  /// Over it: errc::message_too_large, "552 5.3.4 Message too big".
+  std::uint64_t max_message_size = 10u * 1024u * 1024u;
+  /// Errors (4xx/5xx replies to bad input) before the session is closed with 421.
+  /// Over it: errc::error_budget_exhausted.
+  std::size_t max_errors = 20;
+  /// AUTH command and SASL response lines. RFC 4954 4: at least 12288 octets.
+  /// Over it: errc::auth_line_too_long, "500 5.5.6 Authentication Exchange line is too long".
+  std::size_t auth_line = 12288;
+  /// Failed AUTH attempts before the session is closed with 421.
+  std::size_t max_auth_failures = 3;
+};
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/core/limits.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// When the client uses STARTTLS (RFC 3207).
+enum class tls_policy : unsigned char {
+  /// Never sends STARTTLS, even when the server offers it.
+  never = 0,
+  /// Default. Sends STARTTLS when the server offers it; goes on without TLS when it does not, or
+  /// when the server refuses STARTTLS (454). A network attacker can force plain text: use
+  /// require where that matters.
+  opportunistic = 1,
+  /// Sends STARTTLS and goes on only over TLS: a server that does not offer STARTTLS, or refuses
+  /// it, gets QUIT and nothing else (no MAIL, no AUTH, no message; closed with
+  /// errc::tls_required). Implicit TLS (client_config::implicit_tls) satisfies it.
+  require = 2,
+};
+
+/// Timeouts in milliseconds, RFC 5321 4.5.3.2 (the minimums a client should wait).
+struct client_timeouts {
+  std::uint32_t greeting = 300000;    ///< the initial 220 (4.5.3.2.1, 5 minutes)
+  std::uint32_t mail = 300000;        ///< the reply to MAIL (4.5.3.2.2, 5 minutes)
+  std::uint32_t rcpt = 300000;        ///< the reply to RCPT (4.5.3.2.3, 5 minutes)
+  std::uint32_t data_init = 120000;   ///< the 354 to DATA (4.5.3.2.4, 2 minutes)
+  std::uint32_t data_block = 180000;  ///< sending each block of the message, and the reply to a
+                                      ///< BDAT chunk that is not the last (4.5.3.2.5, 3 minutes)
+  std::uint32_t data_term = 600000;   ///< the reply to the end of data or to BDAT LAST
+                                      ///< (4.5.3.2.6, 10 minutes)
+  std::uint32_t command = 300000;     ///< the reply to any other command (EHLO, STARTTLS, AUTH,
+                                      ///< RSET, NOOP, QUIT): 5 minutes, as for MAIL
+};
+
+/// Configuration of one client session. Views need outlive the session's construction only: the
+/// session copies what it keeps.
+struct client_config {
+  /// The client's name in EHLO, HELO or LHLO: a domain or an address literal ("[192.0.2.1]").
+  /// A name that is neither makes validate() fail; a session made anyway uses "localhost".
+  std::string_view helo_name = "localhost";
+  /// Bounds on what the server sends (reply_line) and on what the client writes (command_line,
+  /// auth_line, local_part, domain, path, max_recipients per transaction).
+  smtpkit::limits limits{};
+  /// Only allow_8bit_without_8bitmime applies: then BODY=8BITMIME is dropped rather than the
+  /// message refused when the server does not offer 8BITMIME.
+  smtpkit::leniency leniency{};
+  client_timeouts timeouts{};
+  tls_policy tls = tls_policy::opportunistic;
+  /// The transport is TLS from the first byte (RFC 8314, port 465): STARTTLS is never sent and
+  /// tls_policy::require is satisfied.
+  bool implicit_tls = false;
+  /// LMTP (RFC 2033): LHLO instead of EHLO (no HELO fallback), and one reply per accepted
+  /// recipient after the message.
+  bool lmtp = false;
+  /// Sends credentials (AUTH) over a connection without TLS. Off by default: AUTH before TLS
+  /// fails with errc::tls_required. @warning Turning it on exposes the password or token to
+  /// anyone on the path.
+  bool allow_plaintext_auth = false;
+  /// Uses PIPELINING (RFC 2920) when the server offers it. When false, or not offered, an action
+  /// while a reply is awaited fails with errc::reply_pending.
+  bool pipelining = true;
+  /// The most lines one server reply may have (an EHLO reply has 10-20). With
+  /// limits::reply_line it bounds the input buffer: max_reply_lines * reply_line octets.
+  std::size_t max_reply_lines = 100;
+};
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/client/config.hpp
+// begin file smtpkit/client/display.hpp
+// smtpkit client: text from the server made safe to show on a terminal or in a log line. Reply
+// text is the server's to choose (RFC 5321 4.2 textstring; RFC 6531 allows UTF-8), and a
+// terminal acts on control characters (escape sequences, C1 controls such as CSI, bidi
+// overrides that reorder what is shown), so the tools never print it raw.
+//
+// Rules:
+//  1. Printable ASCII (SP to '~') and well-formed UTF-8 (RFC 3629) are kept, except the code
+//     points below, and the backslash, which is doubled so that the output reads back without
+//     ambiguity.
+//  2. CR, LF and HT become "\r", "\n" and "\t"; every other C0 control, DEL, and every octet
+//     that is not part of well-formed UTF-8 becomes "\xNN" (upper-case hex).
+//  3. C1 controls (U+0080-U+009F), the line and paragraph separators (U+2028, U+2029) and the
+//     bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) become
+//     "\uXXXX".
+//  4. Output goes into a byte_writer; an input character is escaped whole or not at all.
+//  5. Nothing here allocates or throws.
+// SPDX-License-Identifier: MIT
+
+// begin file smtpkit/codec/path.hpp
+// smtpkit codec: mailboxes, domains, address literals and the reverse- and forward-paths of
+// MAIL and RCPT. RFC 5321 4.1.2 (Path, Mailbox, Local-part, Domain), 4.1.3 (address
+// literals), 4.5.3.1.1-3 (size limits); RFC 6531 3.3 (UTF-8 in local-parts and domains).
+//
+// Rules:
+//  1. Parsed values are views into the caller's input: nothing is copied, nothing allocates.
+//     host, mailbox, reverse_path and forward_path can only be made by a parser or a checked
+//     factory, so each holds text the parser accepts and a writer can emit it unchecked.
+//  2. Strict RFC 5321 grammar. A local-part is a Dot-string or a Quoted-string; a domain is
+//     sub-domains of Let-dig [Ldh-str] (at most 63 octets each, RFC 1035 2.3.4), or an address
+//     literal: IPv4, IPv6 in the four forms of 4.1.3, or a tagged General-address-literal.
+//  3. UTF-8 (RFC 6531) is accepted in atoms, quoted-strings and domain labels when it is well
+//     formed (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). The value
+//     says so (utf8()), so that a server can require the SMTPUTF8 parameter.
+//  4. Lengths are checked against limits: local-part (errc::local_part_too_long), domain
+//     (errc::domain_too_long) and path, angle brackets included (errc::path_too_long). A
+//     local-part is measured as sent (quotes and backslashes included).
+//  5. A source route (A-d-l, "<@a,@b:user@c>") is checked (ASCII domains only) and dropped,
+//     as RFC 5321 4.1.2 and appendix C ask; it counts towards the path limit.
+//  6. Values compare equal when their wire forms are byte-for-byte equal.
+//  7. Speed: common input is accepted by fast paths that classify up to 64 octets at once
+//     (SSE2 where the target has it; SMTPKIT_NO_SIMD selects the portable code). A fast path
+//     only accepts; everything else goes to the scalar scanners, which are the grammar. The
+//     tests run both on random input and require the same answer.
+// SPDX-License-Identifier: MIT
+
 // begin file smtpkit/core/error.hpp
 // smtpkit core: error codes. Errors are values (no exceptions in the core).
 //
@@ -446,539 +829,6 @@ class result {
 
 SMTPKIT_NAMESPACE_END
 // end file smtpkit/core/result.hpp
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// Returns the length of the base64 form of @p n bytes: 4 * ceil(n / 3).
-/// @pre n <= SIZE_MAX / 4 * 3 (the result must fit a size_t).
-constexpr std::size_t base64_encoded_size(std::size_t n) noexcept {
-  return (n / 3 + (n % 3 != 0 ? 1 : 0)) * 4;
-}
-
-/// Returns the most bytes that @p n base64 characters decode to: n / 4 * 3.
-constexpr std::size_t base64_max_decoded_size(std::size_t n) noexcept {
-  return n / 4 * 3;
-}
-
-/// Returns how many bytes @p encoded decodes to when it is well formed: its length / 4 * 3 less
-/// one per trailing '=' (at most two). For input that decode_base64() refuses the value means
-/// nothing beyond being at most base64_max_decoded_size(encoded.size()).
-constexpr std::size_t base64_decoded_size(std::string_view encoded) noexcept {
-  const std::size_t n = base64_max_decoded_size(encoded.size());
-  if (n == 0) return 0;
-  const std::size_t end = encoded.size() / 4 * 4;
-  std::size_t pad = 0;
-  if (encoded[end - 1] == '=') ++pad;
-  if (pad == 1 && encoded[end - 2] == '=') ++pad;
-  return n - pad;
-}
-
-namespace detail {
-
-/// RFC 4648 Table 1, value to character.
-inline constexpr char base64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/// Character to value (0-63), or 0xFF for a character outside the alphabet (including '=').
-struct base64_table {
-  std::uint8_t value[256];
-  constexpr base64_table() noexcept : value() {
-    for (auto& v : value) v = 0xFF;
-    for (int i = 0; i < 64; ++i)
-      value[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<std::uint8_t>(i);
-  }
-};
-inline constexpr base64_table base64_decode_table{};
-
-constexpr std::uint32_t b64v(char c) noexcept {
-  return base64_decode_table.value[static_cast<unsigned char>(c)];
-}
-
-/// Encodes @p n bytes at @p in into base64_encoded_size(n) characters at @p out.
-inline void encode_base64_block(const char* in, std::size_t n, char* out) noexcept {
-  std::size_t i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16 |
-                            static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8 |
-                            static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 2]));
-    *out++ = base64_alphabet[v >> 18];
-    *out++ = base64_alphabet[(v >> 12) & 63];
-    *out++ = base64_alphabet[(v >> 6) & 63];
-    *out++ = base64_alphabet[v & 63];
-  }
-  if (i < n) {
-    const bool two = i + 2 == n;
-    const std::uint32_t v =
-        static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16 |
-        (two ? static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8 : 0u);
-    *out++ = base64_alphabet[v >> 18];
-    *out++ = base64_alphabet[(v >> 12) & 63];
-    *out++ = two ? base64_alphabet[(v >> 6) & 63] : '=';
-    *out++ = '=';
-  }
-}
-
-/// Decodes @p n characters (a multiple of 4) at @p in. When @p last, the final quantum may end
-/// in "=" or "==". Writes to @p out unless it is null (validation only).
-/// Returns the number of bytes decoded, or npos when the input is not strict base64.
-inline std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
-                                       char* out) noexcept {
-  constexpr std::size_t bad = static_cast<std::size_t>(-1);
-  std::size_t full = n;
-  if (last && n != 0 && in[n - 1] == '=') full = n - 4;  // the padded quantum, handled below
-  std::size_t w = 0;
-  for (std::size_t i = 0; i < full; i += 4) {
-    const std::uint32_t a = b64v(in[i]), b = b64v(in[i + 1]), c = b64v(in[i + 2]),
-                        d = b64v(in[i + 3]);
-    if (((a | b | c | d) & 0x80) != 0) return bad;
-    const std::uint32_t v = a << 18 | b << 12 | c << 6 | d;
-    if (out) {
-      out[w] = static_cast<char>(v >> 16);
-      out[w + 1] = static_cast<char>((v >> 8) & 0xFF);
-      out[w + 2] = static_cast<char>(v & 0xFF);
-    }
-    w += 3;
-  }
-  if (full == n) return w;
-  // "xx==" or "xxx=", with the bits the padding leaves over all zero (RFC 4648 3.5).
-  const char* q = in + full;
-  const std::uint32_t a = b64v(q[0]), b = b64v(q[1]);
-  if (((a | b) & 0x80) != 0) return bad;
-  if (q[2] == '=') {
-    if ((b & 0x0F) != 0) return bad;
-    if (out) out[w] = static_cast<char>((a << 2 | b >> 4) & 0xFF);
-    return w + 1;
-  }
-  const std::uint32_t c = b64v(q[2]);
-  if ((c & 0x80) != 0 || (c & 0x03) != 0) return bad;
-  const std::uint32_t v = a << 18 | b << 12 | c << 6;
-  if (out) {
-    out[w] = static_cast<char>(v >> 16);
-    out[w + 1] = static_cast<char>((v >> 8) & 0xFF);
-  }
-  return w + 2;
-}
-
-}  // namespace detail
-
-/// Encodes @p in into @p out (RFC 4648 4, with padding, no line breaks).
-/// @return an empty error_code, or errc::output_full when base64_encoded_size(in.size())
-///   characters do not fit (nothing is appended then).
-inline std::error_code encode_base64(std::string_view in, byte_writer& out) noexcept {
-  if (in.size() > out.space() / 4 * 3 + 2 || base64_encoded_size(in.size()) > out.space())
-    return errc::output_full;
-  const std::size_t mark = out.mark();
-  char buf[256];  // 192 input bytes at a time
-  for (std::size_t i = 0; i < in.size(); i += 192) {
-    const std::size_t n = in.size() - i < 192 ? in.size() - i : 192;
-    detail::encode_base64_block(in.data() + i, n, buf);
-    if (!out.append(std::string_view(buf, base64_encoded_size(n)))) {
-      out.rollback(mark);
-      return errc::output_full;
-    }
-  }
-  return {};
-}
-
-/// Encodes @p in into the @p capacity bytes at @p out.
-/// @return a view of the encoded characters at @p out, or errc::output_full when
-///   base64_encoded_size(in.size()) exceeds @p capacity.
-inline result<std::string_view> encode_base64(std::string_view in, char* out,
-                                              std::size_t capacity) noexcept {
-  if (in.size() > capacity / 4 * 3 + 2 || base64_encoded_size(in.size()) > capacity)
-    return errc::output_full;
-  detail::encode_base64_block(in.data(), in.size(), out);
-  return std::string_view(out, base64_encoded_size(in.size()));
-}
-
-/// Decodes @p in, strictly (see the rules at the top of this file), into @p out.
-/// @code
-/// base64 alphabet (RFC 4648 Table 1): A-Z a-z 0-9 + /, and "=" for padding
-/// @endcode
-/// @return an empty error_code; errc::bad_base64 when @p in is not strict base64 (checked
-///   first); errc::output_full when the bytes do not fit. Nothing is appended on error.
-inline std::error_code decode_base64(std::string_view in, byte_writer& out) noexcept {
-  if (in.size() % 4 != 0) return errc::bad_base64;
-  if (base64_decoded_size(in) > out.space()) {
-    const std::size_t ok = detail::decode_base64_block(in.data(), in.size(), true, nullptr);
-    return ok == static_cast<std::size_t>(-1) ? errc::bad_base64 : errc::output_full;
-  }
-  const std::size_t mark = out.mark();
-  char buf[192];  // 256 input characters at a time
-  for (std::size_t i = 0; i < in.size(); i += 256) {
-    const std::size_t n = in.size() - i < 256 ? in.size() - i : 256;
-    const std::size_t got = detail::decode_base64_block(in.data() + i, n, i + n == in.size(), buf);
-    if (got == static_cast<std::size_t>(-1)) {
-      out.rollback(mark);
-      return errc::bad_base64;
-    }
-    if (!out.append(std::string_view(buf, got))) {
-      out.rollback(mark);
-      return errc::output_full;
-    }
-  }
-  return {};
-}
-
-/// Decodes @p in, strictly, into the @p capacity bytes at @p out.
-/// @return a view of the decoded bytes at @p out; errc::bad_base64 when @p in is not strict
-///   base64 (checked first); errc::output_full when they do not fit in @p capacity.
-inline result<std::string_view> decode_base64(std::string_view in, char* out,
-                                              std::size_t capacity) noexcept {
-  if (in.size() % 4 != 0) return errc::bad_base64;
-  const bool fits = base64_decoded_size(in) <= capacity;
-  const std::size_t got =
-      detail::decode_base64_block(in.data(), in.size(), true, fits ? out : nullptr);
-  if (got == static_cast<std::size_t>(-1)) return errc::bad_base64;
-  if (!fits) return errc::output_full;
-  return std::string_view(out, got);
-}
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/codec/base64.hpp
-// begin file smtpkit/codec/bdat.hpp
-// smtpkit codec: the data side of BDAT. Passes through exactly the number of octets that a
-// "BDAT <chunk-size> [LAST]" command announced, over input split anywhere, without copying.
-// RFC 3030 2 (CHUNKING: "bdat-cmd ::= "BDAT" SP chunk-size [ SP end-marker ] CR LF",
-// chunk-size ::= 1*DIGIT, end-marker ::= "LAST"), 3 (BINARYMIME). The command line itself is
-// parsed by command.hpp.
-//
-// Rules:
-//  1. A chunk is exactly the announced number of octets. They are passed through as they are:
-//     no dot-stuffing, no line ends, no check of CR, LF or NUL (RFC 3030 2: the data is sent
-//     "without any transparency or line-length restrictions").
-//  2. Bytes after the chunk are never consumed: they are the next command.
-//  3. "BDAT 0 LAST" (and "BDAT 0") is an empty chunk, complete at once.
-//  4. After a LAST chunk completes the message is over; start() refuses another chunk until
-//     reset() (the owner replies to the message first).
-//  5. Zero-copy and allocation-free: chunk bytes are views into the caller's input.
-// SPDX-License-Identifier: MIT
-
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// What bdat_reader::next() found.
-enum class bdat_status : unsigned char {
-  need_more = 0,  ///< the chunk needs more bytes and there are none now
-  chunk = 1,      ///< chunk bytes are in `data`; more are to come
-  complete = 2,   ///< the chunk is complete; `data` holds its last bytes (maybe none)
-  idle = 3,       ///< no chunk was started (or the last one already completed)
-};
-
-/// The outcome of one bdat_reader::next() call.
-struct bdat_result {
-  /// What was found.
-  bdat_status status = bdat_status::need_more;
-  /// Chunk bytes, a view into the input.
-  /// @warning Valid as long as the bytes given to next() are.
-  std::string_view data{};
-  /// How many bytes the caller must drop from the front of its input.
-  std::size_t consumed = 0;
-  /// With bdat_status::complete: true when the chunk was announced with LAST (the message is
-  /// complete too).
-  bool last = false;
-};
-
-/// Counts the octets of BDAT chunks and passes them through.
-///
-/// Contract: after parsing "BDAT n [LAST]", the owner calls start(n, last), then passes its
-/// unconsumed bytes (those after the BDAT command's CRLF) to next() and drops `consumed` after
-/// each call, until next() returns complete.
-class bdat_reader {
- public:
-  /// Starts a chunk of @p size octets, the last of the message when @p last.
-  /// @return an empty error_code, or errc::invalid_state when a chunk is still incomplete or the
-  ///         LAST chunk has already completed (call reset() for a new message); nothing changes.
-  std::error_code start(std::uint64_t size, bool last) noexcept {
-    if (active_ || done_) return make_error_code(errc::invalid_state);
-    remaining_ = size;
-    last_ = last;
-    active_ = true;
-    return {};
-  }
-
-  /// Passes through the next bytes of the chunk in @p unconsumed.
-  /// @return idle (no chunk started: nothing consumed), need_more (@p unconsumed is empty),
-  ///         chunk (all of @p unconsumed belongs to the chunk, which needs more), or complete
-  ///         (the chunk's last bytes; what follows them is not consumed; `last` tells whether
-  ///         the message is complete).
-  bdat_result next(std::string_view unconsumed) noexcept {
-    if (!active_) return {bdat_status::idle, {}, 0, false};
-    if (remaining_ > unconsumed.size()) {
-      if (unconsumed.empty()) return {bdat_status::need_more, {}, 0, false};
-      remaining_ -= unconsumed.size();
-      message_size_ += unconsumed.size();
-      return {bdat_status::chunk, unconsumed, unconsumed.size(), false};
-    }
-    const auto n = static_cast<std::size_t>(remaining_);  // fits: not above unconsumed.size()
-    remaining_ = 0;
-    message_size_ += n;
-    active_ = false;
-    done_ = last_;
-    return {bdat_status::complete, unconsumed.substr(0, n), n, last_};
-  }
-
-  /// Prepares for a new message: forgets any chunk in progress and the octet count.
-  void reset() noexcept {
-    remaining_ = 0;
-    message_size_ = 0;
-    active_ = false;
-    last_ = false;
-    done_ = false;
-  }
-
-  /// Returns true while a chunk is started and incomplete.
-  bool active() const noexcept { return active_; }
-  /// Returns true once the LAST chunk has completed.
-  bool message_complete() const noexcept { return done_; }
-  /// Returns the octets of the current chunk not yet passed through.
-  std::uint64_t remaining() const noexcept { return remaining_; }
-  /// Returns the octets passed through since reset(), over all chunks (for SIZE, RFC 1870).
-  std::uint64_t message_size() const noexcept { return message_size_; }
-
- private:
-  std::uint64_t remaining_ = 0;
-  std::uint64_t message_size_ = 0;
-  bool active_ = false;
-  bool last_ = false;
-  bool done_ = false;
-};
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/codec/bdat.hpp
-// begin file smtpkit/codec/command.hpp
-// smtpkit codec: SMTP command lines and their parser. RFC 5321 4.1.1 (commands), 4.1.2
-// (arguments), 4.5.3.1.4 (line length); RFC 2033 (LHLO); RFC 3030 2 (BDAT); RFC 3207 4
-// (STARTTLS); RFC 4954 4 (AUTH, SASL responses) with RFC 4422 3.1 (mechanism names);
-// RFC 6531 3.7.4 (VRFY/EXPN SMTPUTF8).
-//
-//   ehlo = "EHLO" SP ( Domain / address-literal ) CRLF
-//   mail = "MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF
-//   rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path )
-//          [SP Rcpt-parameters] CRLF
-//   bdat = "BDAT" SP chunk-size [ SP end-marker ] CRLF
-//   auth = "AUTH" SP sasl-mech [SP initial-response]
-//
-// Rules:
-//  1. parse_command() takes one line without its CRLF and returns a command: a std::variant of
-//     one small struct per verb, whose index is the verb. Every string in it is a view into
-//     the line; nothing is copied or allocated.
-//  2. Verbs are case-insensitive (RFC 5321 2.4) and dispatched on their first four octets.
-//  3. The three classes of failure stay apart: errc::unknown_command is 500 (not a verb);
-//     every other syntax errc is 501 (bad arguments); unknown or misplaced ESMTP parameters
-//     parse and are counted in the parameters (555 by default, the application decides).
-//  4. Strict RFC 5321 grammar, with one default leniency: "MAIL FROM: <a@b>" (one SP after
-//     the colon), which leniency::refuse_space_after_colon refuses (errc::space_after_colon).
-//  5. Line length is checked: limits::command_line (errc::line_too_long), or for AUTH
-//     limits::auth_line (errc::auth_line_too_long); both include the CRLF.
-//  6. Values compare equal when they carry the same information (see path.hpp and
-//     esmtp_params.hpp), so parse(write(x)) == x can be checked.
-// SPDX-License-Identifier: MIT
-
-// begin file smtpkit/codec/esmtp_params.hpp
-// smtpkit codec: the ESMTP parameters of MAIL and RCPT. RFC 5321 4.1.2 (Mail-parameters,
-// esmtp-param), RFC 1870 (SIZE), RFC 6152 and RFC 3030 (BODY=7BIT/8BITMIME/BINARYMIME),
-// RFC 6531 3.4 (SMTPUTF8; UTF-8 in esmtp-value), RFC 3461 4.1-4.4 (NOTIFY, ORCPT, RET,
-// ENVID), RFC 6533 (ORCPT utf-8 address type), RFC 4954 5 (AUTH=), RFC 8689 (REQUIRETLS).
-//
-//   Mail-parameters = esmtp-param *(SP esmtp-param)
-//   esmtp-param     = esmtp-keyword ["=" esmtp-value]
-//   esmtp-keyword   = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
-//   esmtp-value     = 1*(%d33-60 / %d62-126)      ; RFC 6531: =/ UTF8-non-ascii
-//
-// Rules:
-//  1. Keywords are case-insensitive; so are the enumerated values (BODY, RET, NOTIFY).
-//  2. A keyword given twice is errc::duplicate_parameter, known or not.
-//  3. The parameters smtpkit knows for the verb are checked and land in typed fields; a bad
-//     value is errc::bad_parameter (or errc::bad_xtext / errc::bad_utf8 where that is what is
-//     wrong). Any other parameter is an "extension": kept, in order, reachable through
-//     extensions(), and counted as unknown (no RFC smtpkit implements defines it) or
-//     misplaced (the other verb's parameter, e.g. NOTIFY on MAIL). The application decides;
-//     RFC 5321 4.1.1.11 and RFC 1869 answer both with 555.
-//  4. The typed fields are authoritative: a writer emits them, then the extensions.
-//  5. Values compare equal when their typed fields and their extension parameters are equal.
-//  6. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
-//     nothing allocates. One window (path.hpp rule 7) classifies the parameters of a line at
-//     once; what it cannot decide goes to the scalar parser, which is the grammar.
-// SPDX-License-Identifier: MIT
-
-#include <iterator>                 // forward_iterator_tag
-#include <optional>                 // optional
-// begin file smtpkit/codec/path.hpp
-// smtpkit codec: mailboxes, domains, address literals and the reverse- and forward-paths of
-// MAIL and RCPT. RFC 5321 4.1.2 (Path, Mailbox, Local-part, Domain), 4.1.3 (address
-// literals), 4.5.3.1.1-3 (size limits); RFC 6531 3.3 (UTF-8 in local-parts and domains).
-//
-// Rules:
-//  1. Parsed values are views into the caller's input: nothing is copied, nothing allocates.
-//     host, mailbox, reverse_path and forward_path can only be made by a parser or a checked
-//     factory, so each holds text the parser accepts and a writer can emit it unchecked.
-//  2. Strict RFC 5321 grammar. A local-part is a Dot-string or a Quoted-string; a domain is
-//     sub-domains of Let-dig [Ldh-str] (at most 63 octets each, RFC 1035 2.3.4), or an address
-//     literal: IPv4, IPv6 in the four forms of 4.1.3, or a tagged General-address-literal.
-//  3. UTF-8 (RFC 6531) is accepted in atoms, quoted-strings and domain labels when it is well
-//     formed (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF). The value
-//     says so (utf8()), so that a server can require the SMTPUTF8 parameter.
-//  4. Lengths are checked against limits: local-part (errc::local_part_too_long), domain
-//     (errc::domain_too_long) and path, angle brackets included (errc::path_too_long). A
-//     local-part is measured as sent (quotes and backslashes included).
-//  5. A source route (A-d-l, "<@a,@b:user@c>") is checked (ASCII domains only) and dropped,
-//     as RFC 5321 4.1.2 and appendix C ask; it counts towards the path limit.
-//  6. Values compare equal when their wire forms are byte-for-byte equal.
-//  7. Speed: common input is accepted by fast paths that classify up to 64 octets at once
-//     (SSE2 where the target has it; SMTPKIT_NO_SIMD selects the portable code). A fast path
-//     only accepts; everything else goes to the scalar scanners, which are the grammar. The
-//     tests run both on random input and require the same answer.
-// SPDX-License-Identifier: MIT
-
-// begin file smtpkit/core/bytes.hpp
-// smtpkit core: byte and ASCII helpers shared by every parser and writer.
-// RFC 5234 core rules (ALPHA, DIGIT, HEXDIG, VCHAR, WSP) and case-insensitive comparison.
-// SPDX-License-Identifier: MIT
-
-
-SMTPKIT_NAMESPACE_BEGIN
-
-namespace ascii {
-
-/// RFC 5234 ALPHA.
-constexpr bool is_alpha(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-/// RFC 5234 DIGIT.
-constexpr bool is_digit(char c) noexcept {
-  return c >= '0' && c <= '9';
-}
-/// ALPHA / DIGIT.
-constexpr bool is_alnum(char c) noexcept {
-  return is_alpha(c) || is_digit(c);
-}
-/// RFC 5234 HEXDIG, either case.
-constexpr bool is_hex(char c) noexcept {
-  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-/// RFC 5234 VCHAR (%x21-7E).
-constexpr bool is_vchar(char c) noexcept {
-  return c >= 0x21 && c <= 0x7e;
-}
-/// RFC 5234 WSP (SP / HTAB).
-constexpr bool is_wsp(char c) noexcept {
-  return c == ' ' || c == '\t';
-}
-/// True for an octet with the high bit set.
-constexpr bool is_8bit(char c) noexcept {
-  return static_cast<unsigned char>(c) >= 0x80;
-}
-/// Lowercases an ASCII letter; other octets are returned as they are.
-constexpr char to_lower(char c) noexcept {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-/// Uppercases an ASCII letter; other octets are returned as they are.
-constexpr char to_upper(char c) noexcept {
-  return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-}
-/// Value of a hex digit. @pre is_hex(c).
-constexpr int hex_value(char c) noexcept {
-  return is_digit(c) ? c - '0' : (to_lower(c) - 'a' + 10);
-}
-
-/// Returns true when @p a and @p b are equal ignoring ASCII case.
-constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (to_lower(a[i]) != to_lower(b[i])) return false;
-  return true;
-}
-
-/// Returns true when @p s starts with @p prefix, ignoring ASCII case.
-constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcept {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
-/// Returns true when @p s holds a CR, LF or NUL (what no writer may put inside a field).
-constexpr bool has_ctl_break(std::string_view s) noexcept {
-  for (char c : s)
-    if (c == '\r' || c == '\n' || c == '\0') return true;
-  return false;
-}
-
-/// Parses a decimal number of at most 20 digits without overflow.
-/// Returns false on an empty string, a non-digit, or a value over @p max.
-constexpr bool parse_uint(std::string_view s, std::uint64_t& out,
-                          std::uint64_t max = ~std::uint64_t{0}) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (max - d) / 10) return false;
-    v = v * 10 + d;
-  }
-  out = v;
-  return true;
-}
-
-}  // namespace ascii
-
-namespace detail {
-/// Returns the index of the first @p c in @p s at or after @p from, or npos. Uses memchr.
-inline std::size_t find_byte(std::string_view s, char c, std::size_t from = 0) noexcept {
-  if (from >= s.size()) return std::string_view::npos;
-  const void* p = std::memchr(s.data() + from, c, s.size() - from);
-  return p ? static_cast<std::size_t>(static_cast<const char*>(p) - s.data())
-           : std::string_view::npos;
-}
-}  // namespace detail
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/core/bytes.hpp
-// begin file smtpkit/core/limits.hpp
-// smtpkit core: the limits of one session or parser. RFC 5321 4.5.3.
-//
-// Rules:
-//  1. Limits are fields of each instance; there are no global setters.
-//  2. Every limit has one error code and one reply (named beside each field).
-// SPDX-License-Identifier: MIT
-
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// Bounds on every input that a peer controls. Defaults are the RFC 5321 4.5.3 minimums.
-struct limits {
-  /// Command line, verb to CRLF inclusive. RFC 5321 4.5.3.1.4: 512 octets.
-  /// Over it: errc::line_too_long, "500 5.5.2 Line too long".
-  std::size_t command_line = 512;
-  /// Reply line, code to CRLF inclusive. RFC 5321 4.5.3.1.5: 512 octets.
-  /// Over it: errc::line_too_long, a protocol error on the client.
-  std::size_t reply_line = 512;
-  /// Text line of a message, CRLF inclusive. RFC 5321 4.5.3.1.6: 1000 octets; 0 for no limit.
-  /// Over it: errc::text_line_too_long, one 5xx after the end of the message.
-  std::size_t text_line = 1000;
-  /// Local-part. RFC 5321 4.5.3.1.1: 64 octets. Over it: errc::local_part_too_long, 501.
-  std::size_t local_part = 64;
-  /// Domain. RFC 5321 4.5.3.1.2: 255 octets. Over it: errc::domain_too_long, 501.
-  std::size_t domain = 255;
-  /// Path, angle brackets included. RFC 5321 4.5.3.1.3: 256 octets.
-  /// Over it: errc::path_too_long, 501.
-  std::size_t path = 256;
-  /// Recipients in one transaction. RFC 5321 4.5.3.1.8: at least 100.
-  /// Over it: errc::too_many_recipients, "452 4.5.3 Too many recipients".
-  std::size_t max_recipients = 100;
-  /// Message size in octets (advertised with SIZE, RFC 1870); 0 for no limit.
-  /// Over it: errc::message_too_large, "552 5.3.4 Message too big".
-  std::uint64_t max_message_size = 10u * 1024u * 1024u;
-  /// Errors (4xx/5xx replies to bad input) before the session is closed with 421.
-  /// Over it: errc::error_budget_exhausted.
-  std::size_t max_errors = 20;
-  /// AUTH command and SASL response lines. RFC 4954 4: at least 12288 octets.
-  /// Over it: errc::auth_line_too_long, "500 5.5.6 Authentication Exchange line is too long".
-  std::size_t auth_line = 12288;
-  /// Failed AUTH attempts before the session is closed with 421.
-  std::size_t max_auth_failures = 3;
-};
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/core/limits.hpp
 
 #if defined(__SSE2__) && !defined(SMTPKIT_NO_SIMD)
 #  include <emmintrin.h>  // SSE2 intrinsics (part of the x86-64 baseline)
@@ -2176,6 +2026,2032 @@ inline std::error_code quote_local_part(std::string_view text, byte_writer& out)
 
 SMTPKIT_NAMESPACE_END
 // end file smtpkit/codec/path.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace detail {
+
+/// Returns the code point of the well-formed UTF-8 sequence of @p n octets at @p p.
+constexpr std::uint32_t utf8_code_point(const char* p, std::size_t n) noexcept {
+  auto b = [p](std::size_t i) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(p[i]));
+  };
+  if (n == 2) return (b(0) & 0x1Fu) << 6 | (b(1) & 0x3Fu);
+  if (n == 3) return (b(0) & 0x0Fu) << 12 | (b(1) & 0x3Fu) << 6 | (b(2) & 0x3Fu);
+  return (b(0) & 0x07u) << 18 | (b(1) & 0x3Fu) << 12 | (b(2) & 0x3Fu) << 6 | (b(3) & 0x3Fu);
+}
+
+/// Returns true for the code points of rule 3.
+constexpr bool is_display_control(std::uint32_t cp) noexcept {
+  return (cp >= 0x80 && cp <= 0x9F) || cp == 0x061C || cp == 0x200E || cp == 0x200F ||
+         (cp >= 0x2028 && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+inline constexpr char display_hex[] = "0123456789ABCDEF";
+
+}  // namespace detail
+
+/// Returns the most octets escape_for_display() can write for @p n input octets (every octet
+/// written as "\xNN").
+constexpr std::size_t escaped_size_max(std::size_t n) noexcept {
+  return n * 4;
+}
+
+/// Appends @p text to @p out with the escapes of the rules at the top of this file.
+/// @return how many octets of @p text were written, whole characters only: all of them, or
+///         fewer when @p out is full (give it more room and pass the rest again).
+inline std::size_t escape_for_display(std::string_view text, byte_writer& out) noexcept {
+  const char* const begin = text.data();
+  const char* const end = begin + text.size();
+  const char* p = begin;
+  while (p < end) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (c >= 0x20 && c < 0x7F) {
+      const char* q = p;
+      while (q < end && static_cast<unsigned char>(*q) >= 0x20 &&
+             static_cast<unsigned char>(*q) < 0x7F && *q != '\\')
+        ++q;
+      if (q != p) {
+        const std::size_t room = out.space();
+        const std::size_t n =
+            static_cast<std::size_t>(q - p) < room ? static_cast<std::size_t>(q - p) : room;
+        out.append(std::string_view(p, n));
+        p += n;
+        if (p != q) break;
+        continue;
+      }
+      if (!out.append("\\\\")) break;  // *p == '\\'
+      ++p;
+      continue;
+    }
+    if (c < 0x80) {
+      const char* esc = c == '\r' ? "\\r" : c == '\n' ? "\\n" : c == '\t' ? "\\t" : nullptr;
+      if (esc != nullptr) {
+        if (!out.append(esc)) break;
+      } else {
+        const char hex[4] = {'\\', 'x', detail::display_hex[c >> 4], detail::display_hex[c & 15]};
+        if (!out.append(std::string_view(hex, 4))) break;
+      }
+      ++p;
+      continue;
+    }
+    const std::size_t n = detail::utf8_length(p, end);
+    if (n == 0) {
+      const char hex[4] = {'\\', 'x', detail::display_hex[c >> 4], detail::display_hex[c & 15]};
+      if (!out.append(std::string_view(hex, 4))) break;
+      ++p;
+      continue;
+    }
+    const std::uint32_t cp = detail::utf8_code_point(p, n);
+    if (detail::is_display_control(cp)) {
+      const char u[6] = {'\\',
+                         'u',
+                         detail::display_hex[cp >> 12 & 15],
+                         detail::display_hex[cp >> 8 & 15],
+                         detail::display_hex[cp >> 4 & 15],
+                         detail::display_hex[cp & 15]};
+      if (!out.append(std::string_view(u, 6))) break;
+    } else if (!out.append(std::string_view(p, n))) {
+      break;
+    }
+    p += n;
+  }
+  return static_cast<std::size_t>(p - begin);
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/client/display.hpp
+// begin file smtpkit/client/events.hpp
+// smtpkit client: the events a client session emits. RFC 5321 4.2 and 4.3.2 (replies and the
+// commands they answer), RFC 2920 3.1 (one reply per pipelined command), RFC 2033 4.2 (LMTP: a
+// reply per recipient after the message), RFC 3207 (STARTTLS), RFC 4954 (AUTH).
+//
+// Rules:
+//  1. Every reply the server sends becomes one reply_received event, in the order received, and
+//     names the command it answers. Milestone events (ready, recipient_result, ...) follow the
+//     reply_received of the reply that caused them.
+//  2. Views in events (replies, capabilities' strings, server messages) are valid until the next
+//     call to next_event() or receive(). ready::capabilities points into the session and stays
+//     valid until the next EHLO (after STARTTLS).
+//  3. Events never carry credentials.
+//  4. The session ends with exactly one closed event, which then repeats (the end is sticky).
+// SPDX-License-Identifier: MIT
+
+// begin file smtpkit/codec/ehlo.hpp
+// smtpkit codec: EHLO capabilities. parse_ehlo_reply() turns the 250 reply to EHLO into an
+// ehlo_capabilities value (client side); write_ehlo_reply() writes that reply from an ehlo_config
+// (server side).
+// RFC 5321 4.1.1.1 (ehlo-ok-rsp, ehlo-line, ehlo-keyword, ehlo-param) and the extensions it
+// knows: PIPELINING (RFC 2920), SIZE (RFC 1870 4), 8BITMIME (RFC 6152), STARTTLS (RFC 3207),
+// AUTH (RFC 4954 3, plus the pre-standard "AUTH=" form), CHUNKING and BINARYMIME (RFC 3030),
+// SMTPUTF8 (RFC 6531), DSN (RFC 3461), ENHANCEDSTATUSCODES (RFC 2034), REQUIRETLS (RFC 8689).
+//
+// Rules:
+//  1. The reply must be 250. Its first line is "Domain [SP ehlo-greet]" (an address literal is
+//     taken too, as RFC 5321 allows it in the 220 greeting); every further line is an ehlo-line:
+//     a keyword of letters, digits and '-' (starting with a letter or digit), then zero or more
+//     SP-separated params of %d33-126. Nothing else passes (errc::bad_reply).
+//  2. Keywords and mechanism names compare without regard to case.
+//  3. Known keywords set a bit in ehlo_capabilities::extensions; unknown ones are kept and can be
+//     iterated with their params (ehlo_capabilities::keywords()).
+//  4. "AUTH mech..." and the legacy "AUTH=mech..." (sent for old Outlook clients) are merged:
+//     both set ehlo_extension::auth and the known mechanisms' bits; the raw mechanism lists stay
+//     reachable, so unknown mechanisms are not lost.
+//  5. SIZE without a number, or with 0, means no fixed limit (RFC 1870 4): max_size is 0.
+//  6. write_ehlo_reply() writes only what parse_ehlo_reply() accepts and reads back the same.
+//  7. Views: parsed values point into the reply's bytes. Nothing here allocates or throws.
+// SPDX-License-Identifier: MIT
+
+#include <iterator>  // forward_iterator_tag
+// begin file smtpkit/codec/reply.hpp
+// smtpkit codec: SMTP replies. reply_reader parses single and multiline replies incrementally
+// (the client side); write_reply() formats them (the server side).
+// RFC 5321 4.2 (Reply-line, Reply-code, textstring), 4.2.1 (reply code digits),
+// 4.5.3.1.5 (reply line 512 octets), RFC 2034 4 and RFC 3463 2 (enhanced status codes at the
+// start of each line's text), RFC 6531 (UTF-8 in reply text).
+//
+// Rules:
+//  1. A reply is zero or more lines "Reply-code '-' [text] CRLF" and one last line
+//     "Reply-code [SP [text]] CRLF". Every line of one reply carries the same code
+//     (errc::reply_code_mismatch). A code is three digits: 2-5, then 0-5, then 0-9
+//     (errc::bad_reply_code). After the code comes '-', SP or CRLF, nothing else (errc::bad_reply).
+//  2. Lines end with CRLF and nothing else: a LF not after a CR is errc::bare_lf, a CR not before
+//     a LF is errc::bare_cr. Text is HT, SP, printable ASCII and octets 0x80-0xFF (UTF-8 text
+//     from RFC 6531 servers, e.g. a UTF-8 address echoed back); NUL is errc::nul_byte, any other
+//     control octet or DEL is errc::bad_reply. "250 " followed by CRLF is taken as empty text.
+//  3. Bounds: a line, code to CRLF inclusive, is at most max_line octets (RFC 5321 4.5.3.1.5:
+//     512; errc::line_too_long, reported as soon as max_line octets hold no CRLF); a reply is at
+//     most max_lines lines (errc::reply_too_long). Both are reader constructor arguments, so a
+//     reply never needs more than max_lines * max_line octets of the owner's buffer.
+//  4. A line is checked left to right and the first fault wins: octets (bare LF/CR, NUL, control
+//     octets, length) while framing, then code, separator and code mismatch once the CRLF is
+//     found. The outcome does not depend on how the input was split into chunks.
+//  5. Errors are sticky: a client cannot resynchronise with a server that breaks the reply
+//     syntax, so after an error every read() returns the same error until reset().
+//  6. An enhanced status code ("x.y.z" followed by SP or the end of the text) is split from a
+//     line's text only when its class equals the reply code's first digit (so never on 3xx).
+//     reply::enhanced() is the first line's; reply_line::enhanced each line's own.
+//  7. Zero-copy: a reply and its lines are views into the bytes given to read() (or to
+//     parse_reply()). The reader keeps offsets, never pointers, between calls.
+//  8. write_reply() emits only what the reader accepts, and the reader gives back the same code,
+//     enhanced status and line texts (parse(write(x)) == x). On failure it appends nothing.
+//  9. Nothing here allocates or throws.
+// SPDX-License-Identifier: MIT
+
+#include <initializer_list>  // initializer_list
+#include <optional>          // optional
+// begin file smtpkit/codec/enhanced_status.hpp
+// smtpkit codec: enhanced mail system status codes ("class.subject.detail", e.g. 5.1.1).
+// RFC 3463 section 2 (syntax), RFC 2034 section 4 (placement in SMTP reply text), RFC 5248.
+//
+// Rules:
+//  1. A status is valid when class is 2, 4 or 5 and subject and detail are 0..999. Only valid
+//     statuses are parsed, compared with a reply code or written.
+//  2. Parsing is strict: each field is 1 to 3 digits without a leading zero (so "0" but never
+//     "00" or "01"); nothing else may appear in the string parsed.
+//  3. A status belongs to a reply only when its class equals the reply code's first digit
+//     (RFC 3463 2: the class "is the same as the first digit of the reply code").
+//  4. Nothing here allocates or throws.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// An RFC 3463 enhanced status code, e.g. {5, 1, 1} for "5.1.1".
+struct enhanced_status {
+  std::uint8_t cls = 0;       ///< class: 2 (success), 4 (persistent transient), 5 (permanent)
+  std::uint16_t subject = 0;  ///< subject, 0..999
+  std::uint16_t detail = 0;   ///< detail, 0..999
+
+  /// Returns true when the class is 2, 4 or 5 and subject and detail are at most 999.
+  constexpr bool valid() const noexcept {
+    return (cls == 2 || cls == 4 || cls == 5) && subject <= 999 && detail <= 999;
+  }
+  friend constexpr bool operator==(enhanced_status a, enhanced_status b) noexcept {
+    return a.cls == b.cls && a.subject == b.subject && a.detail == b.detail;
+  }
+  friend constexpr bool operator!=(enhanced_status a, enhanced_status b) noexcept {
+    return !(a == b);
+  }
+};
+
+/// The longest text form of a status: "5.999.999".
+inline constexpr std::size_t enhanced_status_max_size = 9;
+
+namespace detail {
+
+/// Reads 1 to 3 digits without a leading zero at s[i]. Returns the value, or -1.
+constexpr int read_status_field(std::string_view s, std::size_t& i) noexcept {
+  const std::size_t start = i;
+  int v = 0;
+  while (i < s.size() && i - start < 4 && s[i] >= '0' && s[i] <= '9') {
+    v = v * 10 + (s[i] - '0');
+    ++i;
+  }
+  const std::size_t n = i - start;
+  if (n == 0 || n > 3) return -1;
+  if (n > 1 && s[start] == '0') return -1;
+  return v;
+}
+
+/// A status read from the start of a text, packed in one integer so that hot loops keep it in
+/// a register: bits 0-7 its length (0 when there is none), 8-15 class, 16-31 subject, 32-47
+/// detail.
+using packed_status = std::uint64_t;
+
+constexpr std::size_t packed_size(packed_status p) noexcept {
+  return static_cast<std::size_t>(p & 0xff);
+}
+constexpr enhanced_status unpack_status(packed_status p) noexcept {
+  return enhanced_status{static_cast<std::uint8_t>(p >> 8), static_cast<std::uint16_t>(p >> 16),
+                         static_cast<std::uint16_t>(p >> 32)};
+}
+
+/// Reads a status at the start of @p s; see parse_enhanced_status_prefix().
+constexpr packed_status read_status_prefix(std::string_view s) noexcept {
+  if (s.size() < 5) return 0;
+  const char c = s[0];
+  if ((c != '2' && c != '4' && c != '5') || s[1] != '.') return 0;
+  std::size_t i = 2;
+  const int subject = read_status_field(s, i);
+  if (subject < 0 || i >= s.size() || s[i] != '.') return 0;
+  ++i;
+  const int det = read_status_field(s, i);
+  if (det < 0) return 0;
+  return i | static_cast<packed_status>(c - '0') << 8 | static_cast<packed_status>(subject) << 16 |
+         static_cast<packed_status>(det) << 32;
+}
+
+}  // namespace detail
+
+/// Parses an enhanced status code at the start of @p s.
+/// Returns the number of characters it takes (5 to 9), or 0 when @p s does not start with a
+/// well-formed status. The character after the status (if any) is not examined, except that a
+/// fourth digit in subject or detail makes the whole prefix malformed.
+/// @param s text that may start with "class.subject.detail".
+/// @param out receives the status when the return value is not 0.
+constexpr std::size_t parse_enhanced_status_prefix(std::string_view s,
+                                                   enhanced_status& out) noexcept {
+  const detail::packed_status p = detail::read_status_prefix(s);
+  if (p != 0) out = detail::unpack_status(p);
+  return detail::packed_size(p);
+}
+
+/// Parses a whole string as an RFC 3463 status-code.
+/// @code
+/// status-code = class "." subject "." detail
+/// class       = "2" / "4" / "5"
+/// subject     = 1*3digit
+/// detail      = 1*3digit
+/// @endcode
+/// Leading zeros are refused ("0" is fine, "00" and "01" are not).
+/// @return the status, or errc::bad_enhanced_status when @p s is anything else.
+constexpr result<enhanced_status> parse_enhanced_status(std::string_view s) noexcept {
+  const detail::packed_status p = detail::read_status_prefix(s);
+  if (p == 0 || detail::packed_size(p) != s.size()) return errc::bad_enhanced_status;
+  return detail::unpack_status(p);
+}
+
+/// Returns true when @p st is valid and its class equals the first digit of @p reply_code
+/// (RFC 3463 2). A 3xx code matches no status.
+constexpr bool class_matches(enhanced_status st, int reply_code) noexcept {
+  return st.valid() && reply_code >= 200 && reply_code <= 599 && st.cls == reply_code / 100;
+}
+
+/// Formats @p st as "class.subject.detail" into @p out.
+/// @pre st.valid(); @p out has room for enhanced_status_max_size characters.
+/// @return the number of characters written (5 to 9).
+constexpr std::size_t format_enhanced_status(enhanced_status st, char* out) noexcept {
+  std::size_t n = 0;
+  out[n++] = static_cast<char>('0' + st.cls);
+  out[n++] = '.';
+  for (int pass = 0; pass < 2; ++pass) {
+    const unsigned v = pass == 0 ? st.subject : st.detail;
+    if (v >= 100) out[n++] = static_cast<char>('0' + v / 100);
+    if (v >= 10) out[n++] = static_cast<char>('0' + v / 10 % 10);
+    out[n++] = static_cast<char>('0' + v % 10);
+    if (pass == 0) out[n++] = '.';
+  }
+  return n;
+}
+
+/// Appends @p st as "class.subject.detail" to @p out.
+/// @return an empty error_code; errc::invalid_argument when @p st is not valid;
+///         errc::output_full when it does not fit (nothing is appended on error).
+inline std::error_code write_enhanced_status(byte_writer& out, enhanced_status st) noexcept {
+  if (!st.valid()) return errc::invalid_argument;
+  char buf[enhanced_status_max_size];
+  const std::size_t n = format_enhanced_status(st, buf);
+  if (!out.append(std::string_view(buf, n))) return errc::output_full;
+  return {};
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/enhanced_status.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace detail {
+
+/// Finds an enhanced status code at the start of a line's @p text whose class digit is
+/// @p class_digit (the reply code's first digit) and which is followed by SP or the end of the
+/// text. Returns the status packed, its length counting the SP after it (the octets to drop
+/// from the text), or 0 when there is none.
+constexpr packed_status split_enhanced_status(std::string_view text, char class_digit) noexcept {
+  if (text.size() < 5 || text[0] != class_digit || text[1] != '.') return 0;
+  // Fast path for one-digit subject and detail ("2.1.5 Ok"), the common case.
+  const auto d2 = static_cast<unsigned>(static_cast<unsigned char>(text[2]) - '0');
+  const auto d4 = static_cast<unsigned>(static_cast<unsigned char>(text[4]) - '0');
+  if (d2 <= 9 && text[3] == '.' && d4 <= 9 && (text.size() == 5 || text[5] == ' ') &&
+      (class_digit == '2' || class_digit == '4' || class_digit == '5')) {
+    return (text.size() == 5 ? 5u : 6u) | static_cast<packed_status>(class_digit - '0') << 8 |
+           static_cast<packed_status>(d2) << 16 | static_cast<packed_status>(d4) << 32;
+  }
+  const packed_status p = read_status_prefix(text);
+  const std::size_t n = packed_size(p);
+  if (n == 0 || n == text.size()) return p;
+  if (text[n] != ' ') return 0;
+  return p + 1;
+}
+
+/// True for an octet allowed in reply text: HT, SP..'~', 0x80..0xFF.
+constexpr bool is_reply_text_octet(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  return (u >= 0x20 && u != 0x7f) || u == '\t';
+}
+
+/// Returns a non-zero value when one of the eight octets in @p v is below 0x20 or is 0x7F.
+/// Octets 0x80-0xFF are ordinary here. Exact as a whole-word test (no false positives when no
+/// octet qualifies); which octet qualifies is found byte by byte.
+inline std::uint64_t special_octets(std::uint64_t v) noexcept {
+  constexpr std::uint64_t ones = 0x0101010101010101ull;
+  constexpr std::uint64_t highs = 0x8080808080808080ull;
+  const std::uint64_t below_space = (v - ones * 0x20) & ~v & highs;
+  const std::uint64_t d = v ^ (ones * 0x7f);
+  const std::uint64_t del = (d - ones) & ~d & highs;
+  return below_space | del;
+}
+
+/// Returns the index (0-7) of the first octet flagged by special_octets() in a word loaded from
+/// memory, or 8 when the platform cannot tell it without a byte loop. @pre mask != 0.
+inline unsigned first_special_octet(std::uint64_t mask) noexcept {
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  // The lowest flagged octet is a true one: borrows in special_octets() only run upwards.
+  return static_cast<unsigned>(__builtin_ctzll(mask)) >> 3;
+#else
+  (void)mask;
+  return 8;
+#endif
+}
+
+inline std::uint64_t load_u64(const char* p) noexcept {
+  std::uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/// Returns the value of a reply code at @p p, or -1 when p[0..2] is not %x32-35 %x30-35 %x30-39.
+inline int read_reply_code(const char* p) noexcept {
+  const unsigned a = static_cast<unsigned char>(p[0]) - unsigned{'2'};
+  const unsigned b = static_cast<unsigned char>(p[1]) - unsigned{'0'};
+  const unsigned c = static_cast<unsigned char>(p[2]) - unsigned{'0'};
+  if (a > 3 || b > 5 || c > 9) return -1;
+  return static_cast<int>(200 + a * 100 + b * 10 + c);
+}
+
+}  // namespace detail
+
+/// One line of a parsed reply, as the reply's line iterator yields it.
+/// @warning Views into the reply's bytes; valid as long as those bytes.
+struct reply_line {
+  std::string_view text;      ///< text after the code, separator and enhanced status (if any)
+  std::string_view raw_text;  ///< text after the code and separator, enhanced status included
+  std::optional<enhanced_status> enhanced;  ///< this line's enhanced status, when it has one
+  bool last = false;                        ///< true for the final line ("code SP" or "code")
+};
+
+/// Iterates the lines of a parsed reply. A forward iterator over reply_line values.
+class reply_line_iterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = reply_line;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const reply_line*;
+  using reference = const reply_line&;
+
+  constexpr reply_line_iterator() noexcept = default;
+  /// Makes an iterator at the line starting at @p p. @pre [p, end) holds whole, valid lines.
+  reply_line_iterator(const char* p, const char* end) noexcept : p_(p), end_(end) { load(); }
+
+  reference operator*() const noexcept { return line_; }
+  pointer operator->() const noexcept { return &line_; }
+  reply_line_iterator& operator++() noexcept {
+    p_ = next_;
+    load();
+    return *this;
+  }
+  reply_line_iterator operator++(int) noexcept {
+    reply_line_iterator old = *this;
+    ++*this;
+    return old;
+  }
+  friend bool operator==(const reply_line_iterator& a, const reply_line_iterator& b) noexcept {
+    return a.p_ == b.p_;
+  }
+  friend bool operator!=(const reply_line_iterator& a, const reply_line_iterator& b) noexcept {
+    return a.p_ != b.p_;
+  }
+
+ private:
+  void load() noexcept {
+    if (p_ == end_) return;
+    const auto* lf =
+        static_cast<const char*>(std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_)));
+    next_ = lf + 1;
+    const auto len = static_cast<std::size_t>(lf - 1 - p_);  // without CRLF
+    const std::string_view content(p_, len);
+    line_.raw_text = len > 4 ? content.substr(4) : std::string_view(p_ + len, 0);
+    line_.last = len == 3 || content[3] == ' ';
+    const detail::packed_status sp = detail::split_enhanced_status(line_.raw_text, p_[0]);
+    line_.text = line_.raw_text.substr(detail::packed_size(sp));
+    if (sp != 0)
+      line_.enhanced = detail::unpack_status(sp);
+    else
+      line_.enhanced.reset();
+  }
+
+  const char* p_ = nullptr;
+  const char* end_ = nullptr;
+  const char* next_ = nullptr;
+  reply_line line_{};
+};
+
+/// The lines of a parsed reply, for range-for.
+class reply_line_range {
+ public:
+  constexpr reply_line_range() noexcept = default;
+  constexpr explicit reply_line_range(std::string_view raw) noexcept : raw_(raw) {}
+  reply_line_iterator begin() const noexcept { return {raw_.data(), raw_.data() + raw_.size()}; }
+  reply_line_iterator end() const noexcept {
+    return {raw_.data() + raw_.size(), raw_.data() + raw_.size()};
+  }
+
+ private:
+  std::string_view raw_{};
+};
+
+/// A parsed reply: its code, its first line's enhanced status and text, and its raw bytes.
+/// Made by reply_reader and parse_reply(); a default reply (code 0) holds nothing.
+/// @warning Views into the bytes given to the reader; valid as long as those bytes.
+class reply {
+ public:
+  constexpr reply() noexcept = default;
+
+  /// Returns the reply code (200..559).
+  int code() const noexcept { return code_; }
+  /// Returns the first line's enhanced status (RFC 3463), when it has one.
+  std::optional<enhanced_status> enhanced() const noexcept {
+    if (enhanced_.cls == 0) return std::nullopt;
+    return enhanced_;
+  }
+  /// Returns the first line's text, without code, separator and enhanced status.
+  std::string_view text() const noexcept { return text_; }
+  /// Returns the number of lines (1 for a single-line reply).
+  std::size_t line_count() const noexcept { return lines_; }
+  /// Returns true for a reply of more than one line.
+  bool multiline() const noexcept { return lines_ > 1; }
+  /// Returns the whole reply as received: every line with its code and CRLF.
+  std::string_view raw() const noexcept { return raw_; }
+  /// Returns the lines, for range-for (each a reply_line).
+  reply_line_range lines() const noexcept { return reply_line_range(raw_); }
+
+  /// Returns true when both replies have the same code and the same lines (each line's
+  /// enhanced status and text); the raw bytes may differ ("250 " vs "250" for empty text).
+  friend bool operator==(const reply& a, const reply& b) noexcept {
+    if (a.code_ != b.code_ || a.lines_ != b.lines_) return false;
+    auto ia = a.lines().begin();
+    auto ib = b.lines().begin();
+    for (std::size_t i = 0; i < a.lines_; ++i, ++ia, ++ib)
+      if (ia->text != ib->text || ia->enhanced != ib->enhanced) return false;
+    return true;
+  }
+  friend bool operator!=(const reply& a, const reply& b) noexcept { return !(a == b); }
+
+ private:
+  friend class reply_reader;
+  reply(std::string_view raw, std::string_view text, enhanced_status enhanced, std::uint32_t lines,
+        std::uint16_t code) noexcept
+      : raw_(raw), text_(text), enhanced_(enhanced), lines_(lines), code_(code) {}
+
+  std::string_view raw_{};
+  std::string_view text_{};
+  enhanced_status enhanced_{};  // class 0: none
+  std::uint32_t lines_ = 0;
+  std::uint16_t code_ = 0;
+};
+
+/// What reply_reader::read() found.
+enum class reply_status : unsigned char {
+  need_more = 0,  ///< no complete reply yet: call again with the same bytes plus more
+  reply = 1,      ///< a complete reply (reply_result::value); drop reply_result::consumed bytes
+  error = 2,      ///< the reply stream is broken (reply_result::error); the session must end
+};
+
+/// The outcome of one reply_reader::read() call.
+struct reply_result {
+  reply_status status = reply_status::need_more;
+  reply value{};             ///< the reply, when status == reply_status::reply
+  errc error{};              ///< the error, when status == reply_status::error
+  std::size_t consumed = 0;  ///< bytes the reply took (status == reply), else 0
+};
+
+/// Incremental parser of SMTP replies over bytes that arrive in chunks split anywhere.
+///
+/// The owner keeps received bytes in its own buffer and passes the bytes it has not consumed
+/// yet, always starting at the first byte of the reply being read. After need_more, the next
+/// call passes the same bytes again followed by new ones (they may have moved in memory).
+/// After a reply, the owner drops `consumed` bytes and calls again for the next reply
+/// (pipelined replies may already be there). The reader remembers how far it has checked, so
+/// feeding a reply one byte at a time costs O(n) in total.
+class reply_reader {
+ public:
+  /// The default bound on the lines of one reply. EHLO replies run to 10-20 lines and HELP a
+  /// little more; 100 lines of 512 octets bound a reply at 51,200 octets.
+  static constexpr std::size_t default_max_lines = 100;
+
+  /// Makes a reader.
+  /// @param lim limits; lim.reply_line bounds a line, code to CRLF inclusive (default 512).
+  /// @param max_lines the most lines one reply may have (at least 1).
+  /// @pre lim.reply_line >= 5 (it is raised to 5 otherwise: "250" CRLF must fit).
+  explicit reply_reader(const limits& lim = limits{},
+                        std::size_t max_lines = default_max_lines) noexcept
+      : max_line_(lim.reply_line < 5 ? 5 : lim.reply_line),
+        max_lines_(max_lines == 0 ? 1 : max_lines) {}
+
+  /// Reads the next reply from @p unconsumed.
+  /// @param unconsumed the owner's bytes not consumed yet, starting at the current reply.
+  /// @return need_more (consumed 0); reply with `value` and `consumed`; or error with one of:
+  ///   errc::line_too_long (a line over max_line octets), errc::bare_lf, errc::bare_cr,
+  ///   errc::nul_byte, errc::bad_reply (a control octet in the text, or a bad separator),
+  ///   errc::bad_reply_code, errc::reply_code_mismatch, errc::reply_too_long (more than
+  ///   max_lines lines). Errors are sticky: the client should end the session (RFC 5321 4.2
+  ///   gives no way to resynchronise); reset() clears them.
+  /// @warning `value` holds views into @p unconsumed.
+  reply_result read(std::string_view unconsumed) noexcept;
+
+  /// Returns true after an error (until reset()).
+  bool failed() const noexcept { return error_ != errc{}; }
+  /// Returns the sticky error, or errc{} when none.
+  errc error() const noexcept { return error_; }
+  /// Forgets the partial reply and any error, e.g. after STARTTLS or on a new connection.
+  void reset() noexcept {
+    restart();
+    error_ = errc{};
+  }
+  /// Returns the line length bound in octets, code to CRLF inclusive.
+  std::size_t max_line() const noexcept { return max_line_; }
+  /// Returns the bound on the lines of one reply.
+  std::size_t max_lines() const noexcept { return max_lines_; }
+
+ private:
+  void restart() noexcept {
+    line_start_ = scan_ = lines_ = first_cr_ = 0;
+    code_ = 0;
+  }
+  reply_result suspend(std::size_t line, std::size_t pos, std::size_t lines, int code,
+                       std::size_t first_cr) noexcept {
+    line_start_ = line;
+    scan_ = pos;
+    lines_ = lines;
+    code_ = code;
+    first_cr_ = first_cr;
+    return {};
+  }
+  reply_result fail(errc e) noexcept {
+    error_ = e;
+    restart();
+    return reply_result{reply_status::error, {}, e, 0};
+  }
+
+  std::size_t max_line_;
+  std::size_t max_lines_;
+  // A partial reply, as offsets into the bytes (which may move between calls):
+  std::size_t line_start_ = 0;  // the line being framed
+  std::size_t scan_ = 0;        // its first octet not yet checked
+  std::size_t lines_ = 0;       // complete lines so far
+  std::size_t first_cr_ = 0;    // the CR ending the first line
+  int code_ = 0;                // the first line's code
+  errc error_{};
+};
+
+inline reply_result reply_reader::read(std::string_view unconsumed) noexcept {
+  if (SMTPKIT_UNLIKELY(error_ != errc{})) return reply_result{reply_status::error, {}, error_, 0};
+  const char* const base = unconsumed.data();
+  const std::size_t size = unconsumed.size();
+  if (SMTPKIT_UNLIKELY(size < scan_)) restart();  // not the bytes seen before: start over
+
+  // The state lives in locals while the loop runs and goes back to members only when the
+  // reply is incomplete (stores and reloads of members would stall the hot path).
+  std::size_t line = line_start_;
+  std::size_t pos = scan_;
+  std::size_t lines = lines_;
+  int first_code = code_;
+  std::size_t first_cr = first_cr_;
+  for (;;) {
+    // Framing: find the CR of the CRLF that ends the line; every octet before it must be text.
+    const std::size_t cap = line + max_line_;  // the LF must sit before cap
+    const std::size_t limit = size < cap ? size : cap;
+    std::size_t cr;
+    for (;;) {
+      if (pos + 8 <= limit) {
+        const std::uint64_t mask = detail::special_octets(detail::load_u64(base + pos));
+        if (mask == 0) {
+          pos += 8;
+          continue;
+        }
+        const unsigned first = detail::first_special_octet(mask);
+        if (first < 8) {
+          pos += first;
+          if (base[pos] == '\t') {
+            ++pos;
+            continue;
+          }
+        } else {
+          const std::size_t stop = pos + 8;
+          while (pos < stop && detail::is_reply_text_octet(base[pos])) ++pos;
+          if (pos == stop) continue;  // only HT in that word
+        }
+      } else {
+        while (pos < limit && detail::is_reply_text_octet(base[pos])) ++pos;
+        if (pos == limit) {
+          if (limit == cap) return fail(errc::line_too_long);
+          return suspend(line, pos, lines, first_code, first_cr);
+        }
+      }
+      // base[pos] is not text.
+      const char c = base[pos];
+      if (c == '\r') {
+        if (pos + 1 >= cap) return fail(errc::line_too_long);
+        if (pos + 1 >= size) return suspend(line, pos, lines, first_code, first_cr);
+        if (base[pos + 1] != '\n') return fail(errc::bare_cr);
+        cr = pos;
+        break;
+      }
+      if (c == '\n') return fail(errc::bare_lf);
+      if (c == '\0') return fail(errc::nul_byte);
+      return fail(errc::bad_reply);
+    }
+
+    // Syntax: code, separator, same code as the first line.
+    const char* const p = base + line;
+    const std::size_t len = cr - line;
+    if (SMTPKIT_UNLIKELY(len < 3)) return fail(errc::bad_reply_code);
+    const int code = detail::read_reply_code(p);
+    if (SMTPKIT_UNLIKELY(code < 0)) return fail(errc::bad_reply_code);
+    bool last = true;
+    if (len > 3) {
+      if (p[3] == '-')
+        last = false;
+      else if (SMTPKIT_UNLIKELY(p[3] != ' '))
+        return fail(errc::bad_reply);
+    }
+    if (lines == 0) {
+      first_code = code;
+      first_cr = cr;
+    } else if (SMTPKIT_UNLIKELY(code != first_code)) {
+      return fail(errc::reply_code_mismatch);
+    }
+    ++lines;
+    line = cr + 2;
+    pos = line;
+    if (last) break;
+    if (SMTPKIT_UNLIKELY(lines >= max_lines_)) return fail(errc::reply_too_long);
+  }
+
+  // The first line's text and enhanced status, from its offsets.
+  const std::size_t text_begin = first_cr > 4 ? 4 : first_cr;
+  std::string_view text(base + text_begin, first_cr - text_begin);
+  const detail::packed_status sp = detail::split_enhanced_status(text, base[0]);
+  text.remove_prefix(detail::packed_size(sp));
+  if (scan_ != 0) restart();  // a partial reply was suspended
+  // Built in place (a prvalue): a named result would be copied through the stack.
+  return reply_result{
+      reply_status::reply,
+      reply(std::string_view(base, line), text, detail::unpack_status(sp),
+            static_cast<std::uint32_t>(lines), static_cast<std::uint16_t>(first_code)),
+      errc{}, line};
+}
+
+/// Parses @p bytes as exactly one complete reply.
+/// @param bytes one reply, every line with its CRLF, and nothing after it.
+/// @return the reply; errc::incomplete when @p bytes ends inside the reply; errc::bad_reply when
+///   bytes follow the reply; or any error of reply_reader::read().
+/// @warning The reply holds views into @p bytes.
+inline result<reply> parse_reply(std::string_view bytes, const limits& lim = limits{},
+                                 std::size_t max_lines = reply_reader::default_max_lines) noexcept {
+  reply_reader rd(lim, max_lines);
+  reply_result r = rd.read(bytes);
+  if (r.status == reply_status::error) return r.error;
+  if (r.status == reply_status::need_more) return errc::incomplete;
+  if (r.consumed != bytes.size()) return errc::bad_reply;
+  return r.value;
+}
+
+/// A non-owning list of text lines (pointer and count), for multiline replies.
+/// @warning The strings and the array must outlive the list.
+class line_list {
+ public:
+  constexpr line_list() noexcept = default;
+  /// Makes a list of the @p count strings at @p lines.
+  constexpr line_list(const std::string_view* lines, std::size_t count) noexcept
+      : data_(lines), size_(count) {}
+  /// Makes a list of the strings in an array.
+  template <std::size_t N>
+  constexpr line_list(const std::string_view (&lines)[N]) noexcept  // NOLINT: implicit by design
+      : data_(lines), size_(N) {}
+
+  constexpr const std::string_view* begin() const noexcept { return data_; }
+  constexpr const std::string_view* end() const noexcept { return data_ + size_; }
+  constexpr std::size_t size() const noexcept { return size_; }
+  constexpr bool empty() const noexcept { return size_ == 0; }
+  constexpr std::string_view operator[](std::size_t i) const noexcept { return data_[i]; }
+
+ private:
+  const std::string_view* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+/// A reply to write: code, optional enhanced status, the first (or only) line's text and, for a
+/// multiline reply, the texts of the following lines. The enhanced status, when given, is
+/// written at the start of every line (RFC 2034 4).
+/// @code
+/// write_reply(out, {250, enhanced_status{2, 1, 0}, "Ok"});            // 250 2.1.0 Ok
+/// const std::string_view help[] = {"HELO EHLO MAIL", "RCPT DATA"};
+/// write_reply(out, {214, std::nullopt, "Commands:", help});           // 214-Commands: ...
+/// @endcode
+/// @warning A non-owning view of the texts.
+struct reply_spec {
+  int code = 0;                               ///< 200..559 (digits 2-5, 0-5, 0-9)
+  std::optional<enhanced_status> enhanced{};  ///< its class must equal the code's first digit
+  std::string_view text{};                    ///< first line's text (may be empty)
+  line_list more{};                           ///< texts of the following lines (multiline)
+};
+
+namespace detail {
+
+/// Checks one line's text for write_reply(): errc::invalid_argument when it holds an octet the
+/// reader refuses, or (without an enhanced status) starts like a status the reader would split.
+constexpr errc check_reply_text(std::string_view text, bool has_enhanced,
+                                char class_digit) noexcept {
+  for (char c : text)
+    if (!is_reply_text_octet(c)) return errc::invalid_argument;
+  if (!has_enhanced && split_enhanced_status(text, class_digit) != 0) return errc::invalid_argument;
+  return errc{};
+}
+
+inline bool append_reply_line(byte_writer& out, const char* code, char sep, std::string_view status,
+                              std::string_view text) noexcept {
+  if (!out.append(std::string_view(code, 3))) return false;
+  const bool bare = sep == ' ' && status.empty() && text.empty();  // "250" CRLF
+  if (!bare && !out.push(sep)) return false;
+  if (!status.empty()) {
+    if (!out.append(status)) return false;
+    if (!text.empty() && !out.push(' ')) return false;
+  }
+  return out.append(text) && out.append("\r\n");
+}
+
+}  // namespace detail
+
+/// Appends @p spec as wire bytes: "code SP [status SP] text CRLF" for one line, or
+/// "code-..." lines followed by a "code SP ..." line. A line with no status and no text is
+/// written "code CRLF" (last line) or "code-" CRLF.
+/// @param out where the bytes go.
+/// @param spec the reply.
+/// @param max_line the longest line allowed, code to CRLF inclusive (RFC 5321 4.5.3.1.5: 512).
+/// @return an empty error_code, or:
+///   errc::invalid_argument - a code outside 200..559 or with a second digit over 5; an enhanced
+///     status that is not valid or whose class is not the code's first digit; a text holding CR,
+///     LF, NUL, another control octet or DEL; a text that starts like an enhanced status while
+///     spec.enhanced is empty (the reader would split it off);
+///   errc::line_too_long - a line longer than @p max_line;
+///   errc::output_full - @p out has no room.
+/// Nothing is appended on error.
+inline std::error_code write_reply(byte_writer& out, const reply_spec& spec,
+                                   std::size_t max_line = limits{}.reply_line) noexcept {
+  if (spec.code < 200 || spec.code > 599 || spec.code / 10 % 10 > 5) return errc::invalid_argument;
+  char code[3] = {static_cast<char>('0' + spec.code / 100),
+                  static_cast<char>('0' + spec.code / 10 % 10),
+                  static_cast<char>('0' + spec.code % 10)};
+  char status_buf[enhanced_status_max_size];
+  std::string_view status;
+  if (spec.enhanced) {
+    if (!class_matches(*spec.enhanced, spec.code)) return errc::invalid_argument;
+    status = std::string_view(status_buf, format_enhanced_status(*spec.enhanced, status_buf));
+  }
+  const std::size_t count = 1 + spec.more.size();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view text = i == 0 ? spec.text : spec.more[i - 1];
+    const errc e = detail::check_reply_text(text, spec.enhanced.has_value(), code[0]);
+    if (e != errc{}) return e;
+    const bool bare = i + 1 == count && status.empty() && text.empty();  // "250" CRLF
+    const std::size_t len = 3 + (bare ? 0 : 1) +
+                            (status.empty() ? 0 : status.size() + (text.empty() ? 0 : 1)) +
+                            text.size() + 2;
+    if (len > max_line) return errc::line_too_long;
+  }
+  const std::size_t mark = out.mark();
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string_view text = i == 0 ? spec.text : spec.more[i - 1];
+    if (!detail::append_reply_line(out, code, i + 1 == count ? ' ' : '-', status, text)) {
+      out.rollback(mark);
+      return errc::output_full;
+    }
+  }
+  return {};
+}
+
+/// Appends a reply whose lines are @p lines (one line each; an empty list writes one line with
+/// no text). Otherwise as write_reply(byte_writer&, const reply_spec&, std::size_t).
+/// @code
+/// write_reply(out, 250, std::nullopt, {"mx.example.net", "PIPELINING", "8BITMIME"});
+/// @endcode
+inline std::error_code write_reply(byte_writer& out, int code,
+                                   std::optional<enhanced_status> enhanced,
+                                   std::initializer_list<std::string_view> lines,
+                                   std::size_t max_line = limits{}.reply_line) noexcept {
+  reply_spec spec{code, enhanced, {}, {}};
+  if (lines.size() != 0) {
+    spec.text = *lines.begin();
+    spec.more = line_list(lines.begin() + 1, lines.size() - 1);
+  }
+  return write_reply(out, spec, max_line);
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/reply.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// The EHLO keywords smtpkit knows, as bits of ehlo_capabilities::extensions.
+enum class ehlo_extension : std::uint32_t {
+  pipelining = 1u << 0,             ///< PIPELINING, RFC 2920
+  size = 1u << 1,                   ///< SIZE [n], RFC 1870
+  eight_bit_mime = 1u << 2,         ///< 8BITMIME, RFC 6152
+  starttls = 1u << 3,               ///< STARTTLS, RFC 3207
+  auth = 1u << 4,                   ///< AUTH mech..., RFC 4954 (and "AUTH=mech...")
+  chunking = 1u << 5,               ///< CHUNKING, RFC 3030
+  binary_mime = 1u << 6,            ///< BINARYMIME, RFC 3030
+  smtputf8 = 1u << 7,               ///< SMTPUTF8, RFC 6531
+  dsn = 1u << 8,                    ///< DSN, RFC 3461
+  enhanced_status_codes = 1u << 9,  ///< ENHANCEDSTATUSCODES, RFC 2034
+  requiretls = 1u << 10,            ///< REQUIRETLS, RFC 8689
+};
+
+/// The SASL mechanisms smtpkit knows, as bits of ehlo_capabilities::auth.
+enum class auth_mechanism : std::uint32_t {
+  plain = 1u << 0,          ///< PLAIN, RFC 4616
+  login = 1u << 1,          ///< LOGIN (draft-murchison-sasl-login)
+  xoauth2 = 1u << 2,        ///< XOAUTH2 (Google, Microsoft)
+  oauthbearer = 1u << 3,    ///< OAUTHBEARER, RFC 7628
+  cram_md5 = 1u << 4,       ///< CRAM-MD5, RFC 2195
+  scram_sha_256 = 1u << 5,  ///< SCRAM-SHA-256, RFC 7677
+};
+
+/// Every ehlo_extension bit.
+inline constexpr std::uint32_t all_ehlo_extensions = (1u << 11) - 1;
+/// Every auth_mechanism bit.
+inline constexpr std::uint32_t all_auth_mechanisms = (1u << 6) - 1;
+
+/// Combines extensions into a bitmask: `ehlo_extension::pipelining | ehlo_extension::size`.
+constexpr std::uint32_t operator|(ehlo_extension a, ehlo_extension b) noexcept {
+  return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b);
+}
+/// Adds an extension to a bitmask.
+constexpr std::uint32_t operator|(std::uint32_t a, ehlo_extension b) noexcept {
+  return a | static_cast<std::uint32_t>(b);
+}
+/// Combines mechanisms into a bitmask: `auth_mechanism::plain | auth_mechanism::login`.
+constexpr std::uint32_t operator|(auth_mechanism a, auth_mechanism b) noexcept {
+  return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b);
+}
+/// Adds a mechanism to a bitmask.
+constexpr std::uint32_t operator|(std::uint32_t a, auth_mechanism b) noexcept {
+  return a | static_cast<std::uint32_t>(b);
+}
+
+/// Returns the keyword of @p e as servers write it ("8BITMIME"), or "" for a value not listed.
+constexpr std::string_view keyword_name(ehlo_extension e) noexcept {
+  switch (e) {
+    case ehlo_extension::pipelining:
+      return "PIPELINING";
+    case ehlo_extension::size:
+      return "SIZE";
+    case ehlo_extension::eight_bit_mime:
+      return "8BITMIME";
+    case ehlo_extension::starttls:
+      return "STARTTLS";
+    case ehlo_extension::auth:
+      return "AUTH";
+    case ehlo_extension::chunking:
+      return "CHUNKING";
+    case ehlo_extension::binary_mime:
+      return "BINARYMIME";
+    case ehlo_extension::smtputf8:
+      return "SMTPUTF8";
+    case ehlo_extension::dsn:
+      return "DSN";
+    case ehlo_extension::enhanced_status_codes:
+      return "ENHANCEDSTATUSCODES";
+    case ehlo_extension::requiretls:
+      return "REQUIRETLS";
+  }
+  return {};
+}
+
+/// Returns the name of @p m ("CRAM-MD5"), or "" for a value not listed.
+constexpr std::string_view mechanism_name(auth_mechanism m) noexcept {
+  switch (m) {
+    case auth_mechanism::plain:
+      return "PLAIN";
+    case auth_mechanism::login:
+      return "LOGIN";
+    case auth_mechanism::xoauth2:
+      return "XOAUTH2";
+    case auth_mechanism::oauthbearer:
+      return "OAUTHBEARER";
+    case auth_mechanism::cram_md5:
+      return "CRAM-MD5";
+    case auth_mechanism::scram_sha_256:
+      return "SCRAM-SHA-256";
+  }
+  return {};
+}
+
+/// Returns the extension whose keyword is @p keyword (any case), or ehlo_extension{} (0).
+constexpr ehlo_extension find_extension(std::string_view keyword) noexcept {
+  for (std::uint32_t bit = 1; bit <= all_ehlo_extensions; bit <<= 1) {
+    const auto e = static_cast<ehlo_extension>(bit);
+    if (ascii::iequals(keyword, keyword_name(e))) return e;
+  }
+  return ehlo_extension{};
+}
+
+/// Returns the mechanism named @p name (any case), or auth_mechanism{} (0).
+constexpr auth_mechanism find_mechanism(std::string_view name) noexcept {
+  for (std::uint32_t bit = 1; bit <= all_auth_mechanisms; bit <<= 1) {
+    const auto m = static_cast<auth_mechanism>(bit);
+    if (ascii::iequals(name, mechanism_name(m))) return m;
+  }
+  return auth_mechanism{};
+}
+
+namespace detail {
+
+/// ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+constexpr bool is_ehlo_keyword(std::string_view s) noexcept {
+  if (s.empty() || !ascii::is_alnum(s[0])) return false;
+  for (char c : s)
+    if (!ascii::is_alnum(c) && c != '-') return false;
+  return true;
+}
+
+/// ehlo-param *( SP ehlo-param ), ehlo-param = 1*(%d33-126): one or more words separated by
+/// single SPs, with no SP before the first or after the last.
+constexpr bool is_ehlo_word_list(std::string_view s) noexcept {
+  bool need_word = true;  // at the start or just after an SP
+  for (char c : s) {
+    if (c == ' ') {
+      if (need_word) return false;
+      need_word = true;
+    } else if (ascii::is_vchar(c)) {
+      need_word = false;
+    } else {
+      return false;
+    }
+  }
+  return !need_word;
+}
+
+/// *( SP ehlo-param ): what follows an ehlo-keyword (empty, or SP and a word list).
+constexpr bool is_ehlo_params(std::string_view s) noexcept {
+  return s.empty() || (s[0] == ' ' && is_ehlo_word_list(s.substr(1)));
+}
+
+/// sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE (RFC 4422 3.1)
+constexpr bool is_ehlo_sasl_mech(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s)
+    if (!((c >= 'A' && c <= 'Z') || ascii::is_digit(c) || c == '-' || c == '_')) return false;
+  return true;
+}
+
+/// Checks the domain of an EHLO reply's first line: RFC 5321 Domain (dot-separated labels of
+/// letters, digits and inner hyphens; octets over 0x7F are taken as U-labels per RFC 6531) or
+/// an address literal "[" 1*dcontent "]" (the form inside the brackets is not examined).
+/// Returns errc{}, errc::bad_domain or errc::domain_too_long.
+constexpr errc check_ehlo_domain(std::string_view d, std::size_t max_domain) noexcept {
+  if (d.empty()) return errc::bad_domain;
+  if (d.size() > max_domain) return errc::domain_too_long;
+  if (d[0] == '[') {
+    if (d.size() < 3 || d.back() != ']') return errc::bad_domain;
+    for (std::size_t i = 1; i + 1 < d.size(); ++i) {
+      const char c = d[i];
+      // dcontent = %d33-90 / %d94-126
+      if (!ascii::is_vchar(c) || c == '[' || c == '\\' || c == ']') return errc::bad_domain;
+    }
+    return errc{};
+  }
+  std::size_t label = 0;  // length of the current label
+  char prev = '.';
+  for (char c : d) {
+    if (c == '.') {
+      if (label == 0 || prev == '-') return errc::bad_domain;
+      label = 0;
+    } else if (ascii::is_alnum(c) || ascii::is_8bit(c)) {
+      ++label;
+    } else if (c == '-') {
+      if (label == 0) return errc::bad_domain;
+      ++label;
+    } else {
+      return errc::bad_domain;
+    }
+    prev = c;
+  }
+  if (label == 0 || prev == '-') return errc::bad_domain;
+  return errc{};
+}
+
+/// Splits an ehlo-line into keyword and params (the rest after the first SP, or "").
+/// The legacy "AUTH=mech ..." form gives keyword "AUTH" and the mechanisms as params.
+struct ehlo_line_parts {
+  std::string_view keyword;
+  std::string_view params;
+  bool legacy_auth = false;
+};
+
+constexpr ehlo_line_parts split_ehlo_line(std::string_view line) noexcept {
+  ehlo_line_parts p;
+  if (line.size() >= 5 && ascii::istarts_with(line, "AUTH=")) {
+    p.keyword = line.substr(0, 4);
+    p.params = line.substr(5);
+    p.legacy_auth = true;
+    return p;
+  }
+  const std::size_t sp = line.find(' ');
+  p.keyword = line.substr(0, sp);
+  p.params = sp == std::string_view::npos ? std::string_view(line.data() + line.size(), 0)
+                                          : line.substr(sp + 1);
+  return p;
+}
+
+}  // namespace detail
+
+/// Iterates SP-separated words (ehlo-params, mechanism names). Empty words are skipped.
+class word_iterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = std::string_view;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const std::string_view*;
+  using reference = const std::string_view&;
+
+  /// Makes the end iterator.
+  constexpr word_iterator() noexcept = default;
+  /// Makes an iterator at the first word of @p rest.
+  constexpr explicit word_iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
+    load();
+  }
+
+  constexpr reference operator*() const noexcept { return word_; }
+  constexpr pointer operator->() const noexcept { return &word_; }
+  constexpr word_iterator& operator++() noexcept {
+    load();
+    return *this;
+  }
+  constexpr word_iterator operator++(int) noexcept {
+    word_iterator old = *this;
+    load();
+    return old;
+  }
+  friend constexpr bool operator==(const word_iterator& a, const word_iterator& b) noexcept {
+    return a.done_ == b.done_ && (a.done_ || a.word_.data() == b.word_.data());
+  }
+  friend constexpr bool operator!=(const word_iterator& a, const word_iterator& b) noexcept {
+    return !(a == b);
+  }
+
+ private:
+  constexpr void load() noexcept {
+    while (!rest_.empty() && rest_[0] == ' ') rest_.remove_prefix(1);
+    if (rest_.empty()) {
+      done_ = true;
+      word_ = {};
+      return;
+    }
+    const std::size_t sp = rest_.find(' ');
+    word_ = rest_.substr(0, sp);
+    rest_.remove_prefix(word_.size());
+  }
+
+  std::string_view rest_{};
+  std::string_view word_{};
+  bool done_ = true;
+};
+
+/// The SP-separated words of a string, for range-for.
+class word_range {
+ public:
+  constexpr word_range() noexcept = default;
+  constexpr explicit word_range(std::string_view s) noexcept : s_(s) {}
+  constexpr word_iterator begin() const noexcept { return word_iterator(s_); }
+  constexpr word_iterator end() const noexcept { return word_iterator(); }
+
+ private:
+  std::string_view s_{};
+};
+
+/// One capability line of an EHLO reply.
+/// @warning Views into the reply's bytes.
+struct ehlo_keyword {
+  std::string_view keyword;  ///< as sent ("PIPELINING", "X-EXPS"); "AUTH" for "AUTH=..."
+  std::string_view params;   ///< what follows the keyword and its SP (or '='), "" if nothing
+  ehlo_extension known{};    ///< the extension, or ehlo_extension{} (0) when unknown
+  bool legacy_auth = false;  ///< true for the "AUTH=mech..." form
+
+  /// Returns the params one by one.
+  constexpr word_range words() const noexcept { return word_range(params); }
+};
+
+/// Iterates the capability lines of a parsed EHLO reply (not the first, domain line).
+class ehlo_keyword_iterator {
+ public:
+  using iterator_category = std::forward_iterator_tag;
+  using value_type = ehlo_keyword;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const ehlo_keyword*;
+  using reference = const ehlo_keyword&;
+
+  ehlo_keyword_iterator() noexcept = default;
+  ehlo_keyword_iterator(reply_line_iterator it, reply_line_iterator end, bool unknown_only) noexcept
+      : it_(it), end_(end), unknown_only_(unknown_only) {
+    settle();
+  }
+
+  reference operator*() const noexcept { return cur_; }
+  pointer operator->() const noexcept { return &cur_; }
+  ehlo_keyword_iterator& operator++() noexcept {
+    ++it_;
+    settle();
+    return *this;
+  }
+  ehlo_keyword_iterator operator++(int) noexcept {
+    ehlo_keyword_iterator old = *this;
+    ++*this;
+    return old;
+  }
+  friend bool operator==(const ehlo_keyword_iterator& a, const ehlo_keyword_iterator& b) noexcept {
+    return a.it_ == b.it_;
+  }
+  friend bool operator!=(const ehlo_keyword_iterator& a, const ehlo_keyword_iterator& b) noexcept {
+    return a.it_ != b.it_;
+  }
+
+ private:
+  void settle() noexcept {
+    for (; it_ != end_; ++it_) {
+      const detail::ehlo_line_parts p = detail::split_ehlo_line(it_->raw_text);
+      cur_.keyword = p.keyword;
+      cur_.params = p.params;
+      cur_.legacy_auth = p.legacy_auth;
+      cur_.known = find_extension(p.keyword);
+      if (!unknown_only_ || cur_.known == ehlo_extension{}) return;
+    }
+  }
+
+  reply_line_iterator it_{};
+  reply_line_iterator end_{};
+  bool unknown_only_ = false;
+  ehlo_keyword cur_{};
+};
+
+/// The capability lines of a parsed EHLO reply, for range-for.
+class ehlo_keyword_range {
+ public:
+  ehlo_keyword_range() noexcept = default;
+  ehlo_keyword_range(std::string_view raw, bool unknown_only) noexcept
+      : raw_(raw), unknown_only_(unknown_only) {}
+  ehlo_keyword_iterator begin() const noexcept {
+    reply_line_range lines(raw_);
+    reply_line_iterator first = lines.begin();
+    if (first != lines.end()) ++first;  // skip the domain line
+    return {first, lines.end(), unknown_only_};
+  }
+  ehlo_keyword_iterator end() const noexcept {
+    reply_line_range lines(raw_);
+    return {lines.end(), lines.end(), unknown_only_};
+  }
+
+ private:
+  std::string_view raw_{};
+  bool unknown_only_ = false;
+};
+
+/// What a server offers in its reply to EHLO.
+/// @warning Views into the reply's bytes; valid as long as those bytes.
+struct ehlo_capabilities {
+  std::string_view domain;       ///< the server's name (or address literal) from the first line
+  std::string_view greeting;     ///< the rest of the first line after the domain and SP, or ""
+  std::uint32_t extensions = 0;  ///< ehlo_extension bits
+  std::uint64_t max_size = 0;    ///< SIZE's number; 0 for no SIZE, "SIZE" or "SIZE 0" (no limit)
+  std::uint32_t auth = 0;        ///< auth_mechanism bits from the AUTH and AUTH= lines
+  std::string_view auth_params;  ///< the mechanisms of the "AUTH" line, as sent
+  std::string_view legacy_auth_params;  ///< the mechanisms of the "AUTH=" line, as sent
+  std::string_view raw;                 ///< the whole reply
+
+  /// Returns true when the server offers @p e.
+  constexpr bool has(ehlo_extension e) const noexcept {
+    return (extensions & static_cast<std::uint32_t>(e)) != 0;
+  }
+  /// Returns true when the server offers mechanism @p m (in AUTH or AUTH=).
+  constexpr bool has(auth_mechanism m) const noexcept {
+    return (auth & static_cast<std::uint32_t>(m)) != 0;
+  }
+  /// Returns true when the server lists the mechanism @p name (any case), known or not.
+  constexpr bool has_mechanism(std::string_view name) const noexcept {
+    for (std::string_view w : word_range(auth_params))
+      if (ascii::iequals(w, name)) return true;
+    for (std::string_view w : word_range(legacy_auth_params))
+      if (ascii::iequals(w, name)) return true;
+    return false;
+  }
+  /// Returns every capability line, known or not, in order.
+  ehlo_keyword_range keywords() const noexcept { return {raw, false}; }
+  /// Returns the capability lines whose keyword smtpkit does not know.
+  ehlo_keyword_range unknown_keywords() const noexcept { return {raw, true}; }
+};
+
+/// Parses the reply to EHLO.
+/// @code
+/// ehlo-ok-rsp  = ( "250" SP Domain [ SP ehlo-greet ] CRLF )
+///                / ( "250-" Domain [ SP ehlo-greet ] CRLF
+///                *( "250-" ehlo-line CRLF )
+///                "250" SP ehlo-line CRLF )
+/// ehlo-line    = ehlo-keyword *( SP ehlo-param )
+/// @endcode
+/// @param r a reply read by reply_reader.
+/// @param lim lim.domain bounds the domain (255).
+/// @return the capabilities, or: errc::bad_reply_code (the reply is not 250: the caller should
+///   fall back to HELO or give up), errc::bad_domain / errc::domain_too_long (first line),
+///   errc::bad_reply (a line that is no ehlo-line), errc::bad_number (SIZE's value is not one
+///   number of at most 20 digits that fits 64 bits).
+/// @warning The capabilities hold views into the reply's bytes.
+inline result<ehlo_capabilities> parse_ehlo_reply(const reply& r,
+                                                  const limits& lim = limits{}) noexcept {
+  if (r.code() != 250) return errc::bad_reply_code;
+  ehlo_capabilities caps;
+  caps.raw = r.raw();
+  bool first = true;
+  for (const reply_line& line : r.lines()) {
+    const std::string_view t = line.raw_text;
+    if (first) {
+      first = false;
+      const std::size_t sp = t.find(' ');
+      caps.domain = t.substr(0, sp);
+      caps.greeting = sp == std::string_view::npos ? std::string_view(t.data() + t.size(), 0)
+                                                   : t.substr(sp + 1);
+      const errc e = detail::check_ehlo_domain(caps.domain, lim.domain);
+      if (e != errc{}) return e;
+      continue;
+    }
+    const detail::ehlo_line_parts p = detail::split_ehlo_line(t);
+    if (!detail::is_ehlo_keyword(p.keyword)) return errc::bad_reply;
+    if (p.legacy_auth) {
+      // The mechanisms after '=' follow the ehlo-param rules; "AUTH=" alone lists none.
+      if (!p.params.empty() && !detail::is_ehlo_word_list(p.params)) return errc::bad_reply;
+    } else if (!detail::is_ehlo_params(t.substr(p.keyword.size()))) {
+      return errc::bad_reply;
+    }
+    const ehlo_extension e = find_extension(p.keyword);
+    caps.extensions |= static_cast<std::uint32_t>(e);
+    if (e == ehlo_extension::size) {
+      caps.max_size = 0;
+      if (!p.params.empty()) {
+        std::uint64_t n = 0;
+        if (!ascii::parse_uint(p.params, n)) return errc::bad_number;
+        caps.max_size = n;
+      }
+    } else if (e == ehlo_extension::auth) {
+      (p.legacy_auth ? caps.legacy_auth_params : caps.auth_params) = p.params;
+      for (std::string_view w : word_range(p.params))
+        caps.auth |= static_cast<std::uint32_t>(find_mechanism(w));
+    }
+  }
+  return caps;
+}
+
+/// Parses @p bytes, exactly one complete reply, as the reply to EHLO.
+/// @return as parse_reply() and parse_ehlo_reply(const reply&, const limits&).
+/// @warning The capabilities hold views into @p bytes.
+inline result<ehlo_capabilities> parse_ehlo_reply(std::string_view bytes,
+                                                  const limits& lim = limits{}) noexcept {
+  const result<reply> r = parse_reply(bytes, lim);
+  if (!r) return r.error();
+  return parse_ehlo_reply(*r, lim);
+}
+
+/// What a server advertises in its reply to EHLO.
+/// @warning A non-owning view of the strings.
+struct ehlo_config {
+  std::string_view domain;            ///< the server's name, or an address literal
+  std::string_view greeting;          ///< text after the domain on the first line, or ""
+  std::uint32_t extensions = 0;       ///< ehlo_extension bits to advertise
+  std::uint64_t max_size = 0;         ///< SIZE's number; 0 writes "SIZE" alone (no fixed limit)
+  std::uint32_t auth = 0;             ///< auth_mechanism bits listed after AUTH
+  std::string_view other_mechanisms;  ///< more mechanisms after the known ones ("GSSAPI NTLM")
+  /// Also writes "AUTH=mech..." for clients older than RFC 4954 (Outlook Express 4.x), as
+  /// Postfix's broken_sasl_auth_clients does.
+  bool legacy_auth = false;
+  line_list extra;  ///< more capability lines, each an ehlo-line ("XCLIENT NAME ADDR")
+};
+
+namespace detail {
+
+/// Appends the auth mechanisms of @p cfg separated by SP.
+inline bool append_ehlo_mechanisms(byte_writer& out, const ehlo_config& cfg) noexcept {
+  bool sep = false;
+  for (std::uint32_t bit = 1; bit <= all_auth_mechanisms; bit <<= 1) {
+    if ((cfg.auth & bit) == 0) continue;
+    if (sep && !out.push(' ')) return false;
+    if (!out.append(mechanism_name(static_cast<auth_mechanism>(bit)))) return false;
+    sep = true;
+  }
+  if (!cfg.other_mechanisms.empty()) {
+    if (sep && !out.push(' ')) return false;
+    if (!out.append(cfg.other_mechanisms)) return false;
+  }
+  return true;
+}
+
+/// The order in which write_ehlo_reply() lists the extensions (as Postfix does, roughly).
+inline constexpr ehlo_extension ehlo_write_order[] = {
+    ehlo_extension::pipelining,
+    ehlo_extension::size,
+    ehlo_extension::starttls,
+    ehlo_extension::auth,
+    ehlo_extension::enhanced_status_codes,
+    ehlo_extension::eight_bit_mime,
+    ehlo_extension::binary_mime,
+    ehlo_extension::dsn,
+    ehlo_extension::smtputf8,
+    ehlo_extension::chunking,
+    ehlo_extension::requiretls,
+};
+
+}  // namespace detail
+
+/// Appends the multiline 250 reply to EHLO: the domain line, one line per extension in
+/// @p cfg.extensions, then @p cfg.extra. With no extension and no extra line it is one line.
+/// @param out where the bytes go.
+/// @param cfg what to advertise.
+/// @param max_line the longest line allowed, code to CRLF inclusive (512).
+/// @return an empty error_code, or:
+///   errc::invalid_argument - a bad domain or one over 255 octets; a greeting with control
+///     octets; unknown extension or mechanism bits; AUTH without any mechanism (or mechanisms
+///     without AUTH); other_mechanisms that are not SP-separated RFC 4422 names or that repeat
+///     a known one; an extra line that is no ehlo-line or whose keyword is a known one;
+///   errc::line_too_long - a line over @p max_line;
+///   errc::output_full - @p out has no room.
+/// Nothing is appended on error.
+inline std::error_code write_ehlo_reply(byte_writer& out, const ehlo_config& cfg,
+                                        std::size_t max_line = limits{}.reply_line) noexcept {
+  if (detail::check_ehlo_domain(cfg.domain, limits{}.domain) != errc{})
+    return errc::invalid_argument;
+  for (char c : cfg.greeting)
+    if (!detail::is_reply_text_octet(c)) return errc::invalid_argument;
+  if ((cfg.extensions & ~all_ehlo_extensions) != 0 || (cfg.auth & ~all_auth_mechanisms) != 0)
+    return errc::invalid_argument;
+  const bool auth = (cfg.extensions & static_cast<std::uint32_t>(ehlo_extension::auth)) != 0;
+  const bool mechanisms = cfg.auth != 0 || !cfg.other_mechanisms.empty();
+  if (auth != mechanisms || (cfg.legacy_auth && !auth)) return errc::invalid_argument;
+  if (!cfg.other_mechanisms.empty()) {
+    if (!detail::is_ehlo_word_list(cfg.other_mechanisms)) return errc::invalid_argument;
+    for (std::string_view w : word_range(cfg.other_mechanisms))
+      if (!detail::is_ehlo_sasl_mech(w) || find_mechanism(w) != auth_mechanism{})
+        return errc::invalid_argument;
+  }
+  for (std::string_view line : cfg.extra) {
+    const detail::ehlo_line_parts p = detail::split_ehlo_line(line);
+    if (p.legacy_auth || !detail::is_ehlo_keyword(p.keyword) ||
+        !detail::is_ehlo_params(line.substr(p.keyword.size())) ||
+        find_extension(p.keyword) != ehlo_extension{})
+      return errc::invalid_argument;
+  }
+
+  std::size_t count = 1 + cfg.extra.size() + (cfg.legacy_auth ? 1 : 0);
+  for (ehlo_extension e : detail::ehlo_write_order)
+    if ((cfg.extensions & static_cast<std::uint32_t>(e)) != 0) ++count;
+
+  const std::size_t mark = out.mark();
+  std::size_t index = 0;
+  std::size_t line_start = 0;
+  auto begin_line = [&]() noexcept {
+    line_start = out.size();
+    ++index;
+    return out.append("250") && out.push(index == count ? ' ' : '-');
+  };
+  auto end_line = [&]() noexcept -> errc {
+    if (out.size() - line_start + 2 > max_line) return errc::line_too_long;
+    return out.append("\r\n") ? errc{} : errc::output_full;
+  };
+  auto fail = [&](errc e) noexcept -> std::error_code {
+    out.rollback(mark);
+    return e;
+  };
+
+  if (!begin_line() || !out.append(cfg.domain)) return fail(errc::output_full);
+  if (!cfg.greeting.empty() && (!out.push(' ') || !out.append(cfg.greeting)))
+    return fail(errc::output_full);
+  if (const errc e = end_line(); e != errc{}) return fail(e);
+
+  for (ehlo_extension ext : detail::ehlo_write_order) {
+    if ((cfg.extensions & static_cast<std::uint32_t>(ext)) == 0) continue;
+    if (!begin_line() || !out.append(keyword_name(ext))) return fail(errc::output_full);
+    if (ext == ehlo_extension::size && cfg.max_size != 0) {
+      if (!out.push(' ') || !out.append_uint(cfg.max_size)) return fail(errc::output_full);
+    } else if (ext == ehlo_extension::auth) {
+      if (!out.push(' ') || !detail::append_ehlo_mechanisms(out, cfg))
+        return fail(errc::output_full);
+    }
+    if (const errc e = end_line(); e != errc{}) return fail(e);
+    if (ext == ehlo_extension::auth && cfg.legacy_auth) {
+      if (!begin_line() || !out.append("AUTH=") || !detail::append_ehlo_mechanisms(out, cfg))
+        return fail(errc::output_full);
+      if (const errc e = end_line(); e != errc{}) return fail(e);
+    }
+  }
+  for (std::string_view line : cfg.extra) {
+    if (!begin_line() || !out.append(line)) return fail(errc::output_full);
+    if (const errc e = end_line(); e != errc{}) return fail(e);
+  }
+  return {};
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/ehlo.hpp
+#include <variant>                 // variant
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// What a reply answers: a command, the greeting, or the end of message data.
+enum class client_command : unsigned char {
+  greeting = 0,  ///< the server's opening 220 (RFC 5321 3.1)
+  ehlo = 1,      ///< EHLO
+  helo = 2,      ///< HELO (after EHLO got 500 or 502)
+  lhlo = 3,      ///< LHLO (LMTP)
+  starttls = 4,  ///< STARTTLS
+  auth = 5,      ///< AUTH or a SASL response line
+  mail = 6,      ///< MAIL FROM
+  rcpt = 7,      ///< RCPT TO
+  data = 8,      ///< DATA (the 354, or its refusal)
+  data_end = 9,  ///< the end of message data (CRLF.CRLF)
+  bdat = 10,     ///< BDAT (a chunk; the LAST one ends the message)
+  rset = 11,     ///< RSET
+  noop = 12,     ///< NOOP
+  quit = 13,     ///< QUIT
+  none = 14,     ///< no command: a reply nobody asked for (a 421 before the server closes)
+};
+
+/// Returns the name of @p c ("ehlo", "data_end"), or "" for a value not listed.
+constexpr std::string_view to_string(client_command c) noexcept {
+  constexpr std::string_view names[] = {"greeting", "ehlo", "helo", "lhlo", "starttls",
+                                        "auth",     "mail", "rcpt", "data", "data_end",
+                                        "bdat",     "rset", "noop", "quit", "none"};
+  const auto i = static_cast<unsigned>(c);
+  return i < 15 ? names[i] : std::string_view();
+}
+
+namespace client_events {
+
+/// Nothing to do until more input arrives, output is sent, or the application acts.
+struct need_data {};
+
+/// A reply from the server, matched to the command it answers (every reply, in order).
+struct reply_received {
+  client_command command = client_command::greeting;
+  /// The recipient's index for rcpt (0 for the first rcpt_to() of the transaction) and for an
+  /// LMTP data_end or BDAT LAST reply; the chunk's index for bdat; 0 otherwise.
+  std::size_t index = 0;
+  reply response;  ///< the reply (print it with escape_for_display())
+};
+
+/// The opening is done: greeting, EHLO (or HELO, or LHLO), STARTTLS and EHLO again as the
+/// policy asks. The application may now authenticate and send mail.
+struct ready {
+  /// What the server offers (nothing after HELO). Its strings point into the session: domain,
+  /// greeting and the AUTH mechanism lists are kept; raw (so keywords()) is empty.
+  ehlo_capabilities capabilities;
+  bool esmtp = true;  ///< false after the HELO fallback: no extension can be used
+  bool tls = false;   ///< the transport is TLS (implicit, or after STARTTLS)
+};
+
+/// The server accepted STARTTLS: the driver starts the TLS handshake now and calls
+/// tls_started() when it completes. Every byte received after the 220 was discarded, and bytes
+/// received before tls_started() will be too (RFC 3207 5, response injection).
+struct start_tls {};
+
+/// An AUTH exchange ended.
+struct auth_done {
+  bool success = false;        ///< the server answered 235
+  std::string_view mechanism;  ///< the mechanism used ("PLAIN")
+  /// The server's last challenge, decoded: for XOAUTH2 and OAUTHBEARER a JSON error status
+  /// (RFC 7628 3.2.2). Empty when there was none, or when it was not valid base64.
+  std::string_view server_message;
+  /// errc{} when the server decided; errc::auth_cancelled when the client cancelled with "*"
+  /// (the mechanism could not answer a challenge); errc::auth_line_too_long when a response
+  /// would have been over limits::auth_line; errc::bad_base64 for a challenge that was not
+  /// base64.
+  errc error{};
+  reply response;  ///< the final reply (235, or the refusal)
+};
+
+/// The server answered one RCPT TO.
+struct recipient_result {
+  std::size_t index = 0;  ///< the recipient: 0 for the first rcpt_to() of the transaction
+  bool accepted = false;  ///< a 2xx reply
+  reply response;
+};
+
+/// The server answered DATA with 354: the application sends the message with send_body() and
+/// ends it with end_body().
+struct body_ready {};
+
+/// LMTP (RFC 2033 4.2): the outcome of the message for one accepted recipient.
+struct delivery_result {
+  std::size_t index = 0;   ///< the recipient, as in recipient_result
+  bool delivered = false;  ///< a 2xx reply
+  reply response;
+};
+
+/// A mail transaction is over: every reply to its commands has been read (or none will come).
+struct transaction_done {
+  bool accepted = false;  ///< the message was accepted (for at least one recipient in LMTP)
+  /// Where it was decided: data_end or bdat (the message's reply, success or not), mail (MAIL
+  /// refused), rcpt (no recipient accepted), data (DATA refused), rset or quit (abandoned by
+  /// the application), or the command awaiting a reply when the session ended.
+  client_command stage = client_command::data_end;
+  /// errc{} when the server's replies decided; otherwise why the session ended the
+  /// transaction: errc::timeout, errc::connection_lost, errc::protocol_error,
+  /// errc::session_closed (a 421).
+  errc error{};
+  std::size_t recipients = 0;  ///< recipients that accepted the message
+  reply response;              ///< the last reply of the transaction (empty when none)
+};
+
+/// The server broke the protocol (a malformed reply, a reply nobody asked for, a code that
+/// cannot answer the command, a malformed EHLO reply). The session ends: closed follows.
+struct protocol_error {
+  errc code = errc::protocol_error;  ///< errc::bare_lf, errc::line_too_long, errc::bad_reply, ...
+};
+
+/// The session is over: send what pending_output() still holds if the connection allows (as
+/// the server session does), then close it.
+struct closed {
+  /// errc{} after a QUIT the application asked for; errc::session_closed when the server
+  /// refused or ended the session (554 or 421 greeting, a 421, EHLO/HELO refused);
+  /// errc::tls_required when the policy needed TLS and the server did not give it;
+  /// errc::timeout, errc::connection_lost, or errc::protocol_error.
+  errc reason{};
+};
+
+}  // namespace client_events
+
+/// Everything client_session::next_event() can return.
+using client_event =
+    std::variant<client_events::need_data, client_events::reply_received, client_events::ready,
+                 client_events::start_tls, client_events::auth_done,
+                 client_events::recipient_result, client_events::body_ready,
+                 client_events::delivery_result, client_events::transaction_done,
+                 client_events::protocol_error, client_events::closed>;
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/client/events.hpp
+// begin file smtpkit/client/session.hpp
+// smtpkit client: the client session, a sans-I/O SMTP/LMTP state machine.
+// RFC 5321 (3.1 greeting, 3.2 EHLO/HELO, 3.3 mail transactions, 4.1.4 order, 4.2 replies,
+// 4.5.3.2 timeouts), RFC 2920 (PIPELINING), RFC 1870 (SIZE), RFC 6152 (8BITMIME), RFC 3030
+// (CHUNKING, BINARYMIME), RFC 6531 (SMTPUTF8), RFC 3461 (DSN), RFC 8689 (REQUIRETLS), RFC 3207
+// (STARTTLS), RFC 4954 (AUTH), RFC 2033 (LMTP), RFC 8314 (implicit TLS).
+//
+// Rules:
+//  1. Bytes in, events out, actions in, bytes out. The session does no I/O and reads no clock:
+//     current_timeout() says which RFC 5321 4.5.3.2 timer the driver arms, timeout() that it
+//     fired.
+//  2. The opening is the session's own: the greeting, EHLO (HELO after 500/502; LHLO in LMTP),
+//     STARTTLS as client_config::tls asks, EHLO again over TLS. Then ready, and the application
+//     acts (auth(), mail_from(), ...); what it may do when is the table of
+//     client/transitions.hpp.
+//  3. Every command awaiting a reply sits in a bounded queue, in the order sent; each reply is
+//     matched to the command at its head (RFC 2920 3.1), so per-recipient results are exact
+//     under pipelining. A reply nobody asked for is a protocol error (a 421 ends the session).
+//  4. The server's input is never trusted: a malformed reply, a code that cannot answer the
+//     command, or a malformed EHLO reply ends the session with protocol_error, with memory
+//     bounded by limits::reply_line and client_config::max_reply_lines. A 421 ends it too.
+//  5. STARTTLS (RFC 3207 5): on the 220 every byte already received is discarded, so is every
+//     byte received before tls_started(); then the session forgets the capabilities and sends
+//     EHLO again. Under tls_policy::require no MAIL, AUTH or message is ever sent without TLS.
+//  6. Credentials go only over TLS unless client_config::allow_plaintext_auth. SASL buffers
+//     are wiped after each step; events never carry credentials.
+//  7. Local refusals happen before anything is written: a message over the server's SIZE, an
+//     8-bit body without 8BITMIME, UTF-8 addresses without SMTPUTF8, REQUIRETLS without TLS or
+//     without the server's REQUIRETLS. Parameters the server does not offer are left out
+//     (SIZE, BODY=7BIT, RET, ENVID, NOTIFY, ORCPT, AUTH=).
+//  8. A message is streamed: send_body() dot-stuffs into the output buffer what fits (bare LF
+//     and bare CR become CRLF), bdat() sends one chunk; the session never holds a message.
+//  9. A failed transaction is followed by RSET; every transaction ends with one
+//     transaction_done event after all of its replies. Fatal conditions are sticky: once
+//     closed, next_event() returns closed and actions return errc::session_closed.
+// 10. Memory is allocated once, at construction (input, output, queue and SASL buffers sized
+//     from the configuration); nothing after.
+// SPDX-License-Identifier: MIT
+
+// begin file smtpkit/client/transitions.hpp
+// smtpkit client: the order rules of the client side, in one table. RFC 5321 4.1.4 (command
+// order) and 4.3.2 (replies), RFC 2920 3.1 (which commands end a pipelined group), RFC 3030 2
+// (BDAT), RFC 3207 4 and RFC 4954 4 (STARTTLS and AUTH outside transactions). The client
+// session consults it before it writes anything for the application.
+//
+// Rules:
+//  1. The application acts only once the session is ready (the opening is the session's own).
+//     In any other state an action is errc::invalid_state; once closed, errc::session_closed.
+//  2. Within ready, what an action may do depends on the transaction's phase (the table below);
+//     an action the phase does not allow is errc::invalid_state and changes nothing.
+//  3. An allowed action is written at once when no reply is awaited, or when PIPELINING is in
+//     use and no awaited command ends a group (EHLO, HELO, LHLO, STARTTLS, AUTH, DATA, NOOP,
+//     QUIT: their outcome changes what may follow). Otherwise it is errc::reply_pending.
+//  4. One transaction at a time: MAIL waits until every reply of the previous transaction has
+//     been read (errc::reply_pending while they are awaited).
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// Where a client session stands.
+enum class client_state : unsigned char {
+  greeting = 0,     ///< waiting for the server's 220
+  opening = 1,      ///< EHLO/HELO/LHLO and STARTTLS in progress (the session's own commands)
+  tls_pending = 2,  ///< start_tls emitted; waiting for tls_started()
+  ready = 3,        ///< the application may authenticate, send mail, RSET, NOOP and QUIT
+  closing = 4,      ///< QUIT sent; waiting for the 221 (or the end of the connection)
+  closed = 5,       ///< over
+};
+
+/// Where the current mail transaction stands, on the sending side.
+enum class transaction_phase : unsigned char {
+  none = 0,       ///< no transaction: MAIL may start one
+  envelope = 1,   ///< MAIL sent: RCPT, DATA or BDAT may follow
+  data_wait = 2,  ///< DATA sent: waiting for the 354
+  body = 3,       ///< 354 received: the message is being sent (send_body(), end_body())
+  bdat = 4,       ///< BDAT chunks sent, the LAST one not yet
+  ending = 5,     ///< nothing more to send; waiting for the transaction's last replies
+};
+
+/// The application's actions on a client session.
+enum class client_action : unsigned char {
+  auth = 0,  ///< auth()
+  mail = 1,  ///< mail_from()
+  rcpt = 2,  ///< rcpt_to()
+  data = 3,  ///< data()
+  body = 4,  ///< send_body(), end_body()
+  bdat = 5,  ///< bdat()
+  rset = 6,  ///< rset()
+  noop = 7,  ///< noop()
+  quit = 8,  ///< quit()
+};
+
+namespace detail {
+
+constexpr std::uint8_t phase_bit(transaction_phase p) noexcept {
+  return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p));
+}
+
+/// The phases in which each action is allowed.
+constexpr std::uint8_t allowed_phases(client_action a) noexcept {
+  using p = transaction_phase;
+  // RSET, NOOP and QUIT are commands, so never inside the message; after DATA they would
+  // follow a command that ends a group.
+  constexpr std::uint8_t commands =
+      phase_bit(p::none) | phase_bit(p::envelope) | phase_bit(p::bdat) | phase_bit(p::ending);
+  switch (a) {
+    case client_action::auth:
+    case client_action::mail:
+      return phase_bit(p::none);
+    case client_action::rcpt:
+    case client_action::data:
+      return phase_bit(p::envelope);
+    case client_action::body:
+      return phase_bit(p::body);
+    case client_action::bdat:
+      return phase_bit(p::envelope) | phase_bit(p::bdat);
+    case client_action::rset:
+    case client_action::noop:
+    case client_action::quit:
+      return commands;
+  }
+  return 0;
+}
+
+}  // namespace detail
+
+/// Returns true when action @p a is allowed in transaction phase @p p (rule 2).
+constexpr bool action_allowed(client_action a, transaction_phase p) noexcept {
+  return (detail::allowed_phases(a) & detail::phase_bit(p)) != 0;
+}
+
+/// Returns true for a command that must be the last of a pipelined group (RFC 2920 3.1,
+/// RFC 3207 4, RFC 4954 4): no command may be sent after it before its reply is read.
+constexpr bool ends_group(client_command c) noexcept {
+  switch (c) {
+    case client_command::greeting:
+    case client_command::ehlo:
+    case client_command::helo:
+    case client_command::lhlo:
+    case client_command::starttls:
+    case client_command::auth:
+    case client_command::data:
+    case client_command::noop:
+    case client_command::quit:
+      return true;
+    default:
+      return false;
+  }
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/client/transitions.hpp
+// begin file smtpkit/codec/base64.hpp
+// smtpkit codec: base64 (RFC 4648 section 4, the standard alphabet with '=' padding), as used
+// by SMTP AUTH (RFC 4954 4: challenges, responses and initial responses).
+//
+// Rules:
+//  1. Decoding is strict (RFC 4648 3.1-3.5): the length is a multiple of 4; every character is
+//     in the alphabet; '=' appears only as the last one or two characters of the last quantum;
+//     the bits that padding leaves over are zero (so every byte string has exactly one
+//     encoding); no whitespace, no line breaks. Anything else is errc::bad_base64.
+//  2. The empty string encodes to, and decodes from, the empty string. (SASL's "=" for an empty
+//     response, RFC 4954 4, is the caller's business, not base64.)
+//  3. Output goes into a byte_writer or a caller's buffer; on any error nothing is appended (the
+//     writer is rolled back) and the caller's buffer holds unspecified bytes.
+//  4. Table-driven, no allocation, no exceptions.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// Returns the length of the base64 form of @p n bytes: 4 * ceil(n / 3).
+/// @pre n <= SIZE_MAX / 4 * 3 (the result must fit a size_t).
+constexpr std::size_t base64_encoded_size(std::size_t n) noexcept {
+  return (n / 3 + (n % 3 != 0 ? 1 : 0)) * 4;
+}
+
+/// Returns the most bytes that @p n base64 characters decode to: n / 4 * 3.
+constexpr std::size_t base64_max_decoded_size(std::size_t n) noexcept {
+  return n / 4 * 3;
+}
+
+/// Returns how many bytes @p encoded decodes to when it is well formed: its length / 4 * 3 less
+/// one per trailing '=' (at most two). For input that decode_base64() refuses the value means
+/// nothing beyond being at most base64_max_decoded_size(encoded.size()).
+constexpr std::size_t base64_decoded_size(std::string_view encoded) noexcept {
+  const std::size_t n = base64_max_decoded_size(encoded.size());
+  if (n == 0) return 0;
+  const std::size_t end = encoded.size() / 4 * 4;
+  std::size_t pad = 0;
+  if (encoded[end - 1] == '=') ++pad;
+  if (pad == 1 && encoded[end - 2] == '=') ++pad;
+  return n - pad;
+}
+
+namespace detail {
+
+/// RFC 4648 Table 1, value to character.
+inline constexpr char base64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Character to value (0-63), or 0xFF for a character outside the alphabet (including '=').
+struct base64_table {
+  std::uint8_t value[256];
+  constexpr base64_table() noexcept : value() {
+    for (auto& v : value) v = 0xFF;
+    for (int i = 0; i < 64; ++i)
+      value[static_cast<unsigned char>(base64_alphabet[i])] = static_cast<std::uint8_t>(i);
+  }
+};
+inline constexpr base64_table base64_decode_table{};
+
+constexpr std::uint32_t b64v(char c) noexcept {
+  return base64_decode_table.value[static_cast<unsigned char>(c)];
+}
+
+/// Encodes @p n bytes at @p in into base64_encoded_size(n) characters at @p out.
+inline void encode_base64_block(const char* in, std::size_t n, char* out) noexcept {
+  std::size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const std::uint32_t v = static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16 |
+                            static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8 |
+                            static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 2]));
+    *out++ = base64_alphabet[v >> 18];
+    *out++ = base64_alphabet[(v >> 12) & 63];
+    *out++ = base64_alphabet[(v >> 6) & 63];
+    *out++ = base64_alphabet[v & 63];
+  }
+  if (i < n) {
+    const bool two = i + 2 == n;
+    const std::uint32_t v =
+        static_cast<std::uint32_t>(static_cast<unsigned char>(in[i])) << 16 |
+        (two ? static_cast<std::uint32_t>(static_cast<unsigned char>(in[i + 1])) << 8 : 0u);
+    *out++ = base64_alphabet[v >> 18];
+    *out++ = base64_alphabet[(v >> 12) & 63];
+    *out++ = two ? base64_alphabet[(v >> 6) & 63] : '=';
+    *out++ = '=';
+  }
+}
+
+/// Decodes @p n characters (a multiple of 4) at @p in. When @p last, the final quantum may end
+/// in "=" or "==". Writes to @p out unless it is null (validation only).
+/// Returns the number of bytes decoded, or npos when the input is not strict base64.
+inline std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
+                                       char* out) noexcept {
+  constexpr std::size_t bad = static_cast<std::size_t>(-1);
+  std::size_t full = n;
+  if (last && n != 0 && in[n - 1] == '=') full = n - 4;  // the padded quantum, handled below
+  std::size_t w = 0;
+  for (std::size_t i = 0; i < full; i += 4) {
+    const std::uint32_t a = b64v(in[i]), b = b64v(in[i + 1]), c = b64v(in[i + 2]),
+                        d = b64v(in[i + 3]);
+    if (((a | b | c | d) & 0x80) != 0) return bad;
+    const std::uint32_t v = a << 18 | b << 12 | c << 6 | d;
+    if (out) {
+      out[w] = static_cast<char>(v >> 16);
+      out[w + 1] = static_cast<char>((v >> 8) & 0xFF);
+      out[w + 2] = static_cast<char>(v & 0xFF);
+    }
+    w += 3;
+  }
+  if (full == n) return w;
+  // "xx==" or "xxx=", with the bits the padding leaves over all zero (RFC 4648 3.5).
+  const char* q = in + full;
+  const std::uint32_t a = b64v(q[0]), b = b64v(q[1]);
+  if (((a | b) & 0x80) != 0) return bad;
+  if (q[2] == '=') {
+    if ((b & 0x0F) != 0) return bad;
+    if (out) out[w] = static_cast<char>((a << 2 | b >> 4) & 0xFF);
+    return w + 1;
+  }
+  const std::uint32_t c = b64v(q[2]);
+  if ((c & 0x80) != 0 || (c & 0x03) != 0) return bad;
+  const std::uint32_t v = a << 18 | b << 12 | c << 6;
+  if (out) {
+    out[w] = static_cast<char>(v >> 16);
+    out[w + 1] = static_cast<char>((v >> 8) & 0xFF);
+  }
+  return w + 2;
+}
+
+}  // namespace detail
+
+/// Encodes @p in into @p out (RFC 4648 4, with padding, no line breaks).
+/// @return an empty error_code, or errc::output_full when base64_encoded_size(in.size())
+///   characters do not fit (nothing is appended then).
+inline std::error_code encode_base64(std::string_view in, byte_writer& out) noexcept {
+  if (in.size() > out.space() / 4 * 3 + 2 || base64_encoded_size(in.size()) > out.space())
+    return errc::output_full;
+  const std::size_t mark = out.mark();
+  char buf[256];  // 192 input bytes at a time
+  for (std::size_t i = 0; i < in.size(); i += 192) {
+    const std::size_t n = in.size() - i < 192 ? in.size() - i : 192;
+    detail::encode_base64_block(in.data() + i, n, buf);
+    if (!out.append(std::string_view(buf, base64_encoded_size(n)))) {
+      out.rollback(mark);
+      return errc::output_full;
+    }
+  }
+  return {};
+}
+
+/// Encodes @p in into the @p capacity bytes at @p out.
+/// @return a view of the encoded characters at @p out, or errc::output_full when
+///   base64_encoded_size(in.size()) exceeds @p capacity.
+inline result<std::string_view> encode_base64(std::string_view in, char* out,
+                                              std::size_t capacity) noexcept {
+  if (in.size() > capacity / 4 * 3 + 2 || base64_encoded_size(in.size()) > capacity)
+    return errc::output_full;
+  detail::encode_base64_block(in.data(), in.size(), out);
+  return std::string_view(out, base64_encoded_size(in.size()));
+}
+
+/// Decodes @p in, strictly (see the rules at the top of this file), into @p out.
+/// @code
+/// base64 alphabet (RFC 4648 Table 1): A-Z a-z 0-9 + /, and "=" for padding
+/// @endcode
+/// @return an empty error_code; errc::bad_base64 when @p in is not strict base64 (checked
+///   first); errc::output_full when the bytes do not fit. Nothing is appended on error.
+inline std::error_code decode_base64(std::string_view in, byte_writer& out) noexcept {
+  if (in.size() % 4 != 0) return errc::bad_base64;
+  if (base64_decoded_size(in) > out.space()) {
+    const std::size_t ok = detail::decode_base64_block(in.data(), in.size(), true, nullptr);
+    return ok == static_cast<std::size_t>(-1) ? errc::bad_base64 : errc::output_full;
+  }
+  const std::size_t mark = out.mark();
+  char buf[192];  // 256 input characters at a time
+  for (std::size_t i = 0; i < in.size(); i += 256) {
+    const std::size_t n = in.size() - i < 256 ? in.size() - i : 256;
+    const std::size_t got = detail::decode_base64_block(in.data() + i, n, i + n == in.size(), buf);
+    if (got == static_cast<std::size_t>(-1)) {
+      out.rollback(mark);
+      return errc::bad_base64;
+    }
+    if (!out.append(std::string_view(buf, got))) {
+      out.rollback(mark);
+      return errc::output_full;
+    }
+  }
+  return {};
+}
+
+/// Decodes @p in, strictly, into the @p capacity bytes at @p out.
+/// @return a view of the decoded bytes at @p out; errc::bad_base64 when @p in is not strict
+///   base64 (checked first); errc::output_full when they do not fit in @p capacity.
+inline result<std::string_view> decode_base64(std::string_view in, char* out,
+                                              std::size_t capacity) noexcept {
+  if (in.size() % 4 != 0) return errc::bad_base64;
+  const bool fits = base64_decoded_size(in) <= capacity;
+  const std::size_t got =
+      detail::decode_base64_block(in.data(), in.size(), true, fits ? out : nullptr);
+  if (got == static_cast<std::size_t>(-1)) return errc::bad_base64;
+  if (!fits) return errc::output_full;
+  return std::string_view(out, got);
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/base64.hpp
+// begin file smtpkit/codec/command.hpp
+// smtpkit codec: SMTP command lines and their parser. RFC 5321 4.1.1 (commands), 4.1.2
+// (arguments), 4.5.3.1.4 (line length); RFC 2033 (LHLO); RFC 3030 2 (BDAT); RFC 3207 4
+// (STARTTLS); RFC 4954 4 (AUTH, SASL responses) with RFC 4422 3.1 (mechanism names);
+// RFC 6531 3.7.4 (VRFY/EXPN SMTPUTF8).
+//
+//   ehlo = "EHLO" SP ( Domain / address-literal ) CRLF
+//   mail = "MAIL FROM:" Reverse-path [SP Mail-parameters] CRLF
+//   rcpt = "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" / Forward-path )
+//          [SP Rcpt-parameters] CRLF
+//   bdat = "BDAT" SP chunk-size [ SP end-marker ] CRLF
+//   auth = "AUTH" SP sasl-mech [SP initial-response]
+//
+// Rules:
+//  1. parse_command() takes one line without its CRLF and returns a command: a std::variant of
+//     one small struct per verb, whose index is the verb. Every string in it is a view into
+//     the line; nothing is copied or allocated.
+//  2. Verbs are case-insensitive (RFC 5321 2.4) and dispatched on their first four octets.
+//  3. The three classes of failure stay apart: errc::unknown_command is 500 (not a verb);
+//     every other syntax errc is 501 (bad arguments); unknown or misplaced ESMTP parameters
+//     parse and are counted in the parameters (555 by default, the application decides).
+//  4. Strict RFC 5321 grammar, with one default leniency: "MAIL FROM: <a@b>" (one SP after
+//     the colon), which leniency::refuse_space_after_colon refuses (errc::space_after_colon).
+//  5. Line length is checked: limits::command_line (errc::line_too_long), or for AUTH
+//     limits::auth_line (errc::auth_line_too_long); both include the CRLF.
+//  6. Values compare equal when they carry the same information (see path.hpp and
+//     esmtp_params.hpp), so parse(write(x)) == x can be checked.
+// SPDX-License-Identifier: MIT
+
+// begin file smtpkit/codec/esmtp_params.hpp
+// smtpkit codec: the ESMTP parameters of MAIL and RCPT. RFC 5321 4.1.2 (Mail-parameters,
+// esmtp-param), RFC 1870 (SIZE), RFC 6152 and RFC 3030 (BODY=7BIT/8BITMIME/BINARYMIME),
+// RFC 6531 3.4 (SMTPUTF8; UTF-8 in esmtp-value), RFC 3461 4.1-4.4 (NOTIFY, ORCPT, RET,
+// ENVID), RFC 6533 (ORCPT utf-8 address type), RFC 4954 5 (AUTH=), RFC 8689 (REQUIRETLS).
+//
+//   Mail-parameters = esmtp-param *(SP esmtp-param)
+//   esmtp-param     = esmtp-keyword ["=" esmtp-value]
+//   esmtp-keyword   = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
+//   esmtp-value     = 1*(%d33-60 / %d62-126)      ; RFC 6531: =/ UTF8-non-ascii
+//
+// Rules:
+//  1. Keywords are case-insensitive; so are the enumerated values (BODY, RET, NOTIFY).
+//  2. A keyword given twice is errc::duplicate_parameter, known or not.
+//  3. The parameters smtpkit knows for the verb are checked and land in typed fields; a bad
+//     value is errc::bad_parameter (or errc::bad_xtext / errc::bad_utf8 where that is what is
+//     wrong). Any other parameter is an "extension": kept, in order, reachable through
+//     extensions(), and counted as unknown (no RFC smtpkit implements defines it) or
+//     misplaced (the other verb's parameter, e.g. NOTIFY on MAIL). The application decides;
+//     RFC 5321 4.1.1.11 and RFC 1869 answer both with 555.
+//  4. The typed fields are authoritative: a writer emits them, then the extensions.
+//  5. Values compare equal when their typed fields and their extension parameters are equal.
+//  6. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
+//     nothing allocates. One window (path.hpp rule 7) classifies the parameters of a line at
+//     once; what it cannot decide goes to the scalar parser, which is the grammar.
+// SPDX-License-Identifier: MIT
+
 // begin file smtpkit/codec/xtext.hpp
 // smtpkit codec: xtext, the encoding of DSN and AUTH= parameter values. RFC 3461 section 4
 // (used by RFC 3461 ENVID and ORCPT, and by RFC 4954 section 5 AUTH=).
@@ -3531,41 +5407,6 @@ inline result<rcpt_parameters> parse_rcpt_parameters(std::string_view text,
 
 SMTPKIT_NAMESPACE_END
 // end file smtpkit/codec/esmtp_params.hpp
-// begin file smtpkit/core/leniency.hpp
-// smtpkit core: named leniencies. Strict by default; each flag names the attack it opens.
-// SPDX-License-Identifier: MIT
-
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// What to do with a bare LF or bare CR (one not part of CRLF).
-enum class bare_newline_policy : unsigned char {
-  /// Default. A bare LF or CR never ends a line: the line runs to the next CRLF and is refused
-  /// as a whole (a command with 500/501, a message with one 5xx after its end).
-  reject = 0,
-  /// As Postfix's `smtpd_forbid_bare_newline = normalize`: a line ended by a bare LF is taken as
-  /// if it ended in CRLF. End of data still needs CRLF.CRLF exactly, so `\n.\n` and the like can
-  /// never end a message (SMTP smuggling, CVE-2023-51764 class).
-  /// @warning A relay that normalizes must dot-stuff on the way out (smtpkit's writer does).
-  normalize = 1,
-};
-
-/// Departures from strict RFC 5321 behaviour. Every flag defaults to the strict choice.
-struct leniency {
-  /// Bare LF / bare CR in commands and message data. See bare_newline_policy.
-  bare_newline_policy bare_newline = bare_newline_policy::reject;
-  /// Refuses "MAIL FROM: <a@b>" (space after the colon), which RFC 5321 4.1.2 does not allow
-  /// but Postfix and Exim accept and some clients (Poco, mailio) send. Off by default, so such
-  /// clients interoperate; the space opens no attack (the path is still parsed strictly).
-  bool refuse_space_after_colon = false;
-  /// Accepts 8-bit octets in a message to a server that did not advertise 8BITMIME.
-  /// @warning The next hop may mangle or refuse the message.
-  bool allow_8bit_without_8bitmime = false;
-};
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/core/leniency.hpp
-#include <variant>                    // variant
 
 SMTPKIT_NAMESPACE_BEGIN
 
@@ -5022,1367 +6863,1731 @@ SMTPKIT_NAMESPACE_END
 
 #undef SMTPKIT_DATA_SSE2
 // end file smtpkit/codec/data.hpp
-// begin file smtpkit/codec/ehlo.hpp
-// smtpkit codec: EHLO capabilities. parse_ehlo_reply() turns the 250 reply to EHLO into an
-// ehlo_capabilities value (client side); write_ehlo_reply() writes that reply from an ehlo_config
-// (server side).
-// RFC 5321 4.1.1.1 (ehlo-ok-rsp, ehlo-line, ehlo-keyword, ehlo-param) and the extensions it
-// knows: PIPELINING (RFC 2920), SIZE (RFC 1870 4), 8BITMIME (RFC 6152), STARTTLS (RFC 3207),
-// AUTH (RFC 4954 3, plus the pre-standard "AUTH=" form), CHUNKING and BINARYMIME (RFC 3030),
-// SMTPUTF8 (RFC 6531), DSN (RFC 3461), ENHANCEDSTATUSCODES (RFC 2034), REQUIRETLS (RFC 8689).
+// begin file smtpkit/sasl/mechanism.hpp
+// smtpkit sasl: the step interface of a SASL mechanism, and the choice of the strongest mechanism
+// both sides have. RFC 4422 3 (the exchange: an optional initial response, then challenges and
+// responses until the server's outcome), RFC 4954 4 (its SMTP profile: AUTH, 334, "*").
 //
 // Rules:
-//  1. The reply must be 250. Its first line is "Domain [SP ehlo-greet]" (an address literal is
-//     taken too, as RFC 5321 allows it in the 220 greeting); every further line is an ehlo-line:
-//     a keyword of letters, digits and '-' (starting with a letter or digit), then zero or more
-//     SP-separated params of %d33-126. Nothing else passes (errc::bad_reply).
-//  2. Keywords and mechanism names compare without regard to case.
-//  3. Known keywords set a bit in ehlo_capabilities::extensions; unknown ones are kept and can be
-//     iterated with their params (ehlo_capabilities::keywords()).
-//  4. "AUTH mech..." and the legacy "AUTH=mech..." (sent for old Outlook clients) are merged:
-//     both set ehlo_extension::auth and the known mechanisms' bits; the raw mechanism lists stay
-//     reachable, so unknown mechanisms are not lost.
-//  5. SIZE without a number, or with 0, means no fixed limit (RFC 1870 4): max_size is 0.
-//  6. write_ehlo_reply() writes only what parse_ehlo_reply() accepts and reads back the same.
-//  7. Views: parsed values point into the reply's bytes. Nothing here allocates or throws.
-// SPDX-License-Identifier: MIT
-
-// begin file smtpkit/codec/reply.hpp
-// smtpkit codec: SMTP replies. reply_reader parses single and multiline replies incrementally
-// (the client side); write_reply() formats them (the server side).
-// RFC 5321 4.2 (Reply-line, Reply-code, textstring), 4.2.1 (reply code digits),
-// 4.5.3.1.5 (reply line 512 octets), RFC 2034 4 and RFC 3463 2 (enhanced status codes at the
-// start of each line's text), RFC 6531 (UTF-8 in reply text).
-//
-// Rules:
-//  1. A reply is zero or more lines "Reply-code '-' [text] CRLF" and one last line
-//     "Reply-code [SP [text]] CRLF". Every line of one reply carries the same code
-//     (errc::reply_code_mismatch). A code is three digits: 2-5, then 0-5, then 0-9
-//     (errc::bad_reply_code). After the code comes '-', SP or CRLF, nothing else (errc::bad_reply).
-//  2. Lines end with CRLF and nothing else: a LF not after a CR is errc::bare_lf, a CR not before
-//     a LF is errc::bare_cr. Text is HT, SP, printable ASCII and octets 0x80-0xFF (UTF-8 text
-//     from RFC 6531 servers, e.g. a UTF-8 address echoed back); NUL is errc::nul_byte, any other
-//     control octet or DEL is errc::bad_reply. "250 " followed by CRLF is taken as empty text.
-//  3. Bounds: a line, code to CRLF inclusive, is at most max_line octets (RFC 5321 4.5.3.1.5:
-//     512; errc::line_too_long, reported as soon as max_line octets hold no CRLF); a reply is at
-//     most max_lines lines (errc::reply_too_long). Both are reader constructor arguments, so a
-//     reply never needs more than max_lines * max_line octets of the owner's buffer.
-//  4. A line is checked left to right and the first fault wins: octets (bare LF/CR, NUL, control
-//     octets, length) while framing, then code, separator and code mismatch once the CRLF is
-//     found. The outcome does not depend on how the input was split into chunks.
-//  5. Errors are sticky: a client cannot resynchronise with a server that breaks the reply
-//     syntax, so after an error every read() returns the same error until reset().
-//  6. An enhanced status code ("x.y.z" followed by SP or the end of the text) is split from a
-//     line's text only when its class equals the reply code's first digit (so never on 3xx).
-//     reply::enhanced() is the first line's; reply_line::enhanced each line's own.
-//  7. Zero-copy: a reply and its lines are views into the bytes given to read() (or to
-//     parse_reply()). The reader keeps offsets, never pointers, between calls.
-//  8. write_reply() emits only what the reader accepts, and the reader gives back the same code,
-//     enhanced status and line texts (parse(write(x)) == x). On failure it appends nothing.
-//  9. Nothing here allocates or throws.
-// SPDX-License-Identifier: MIT
-
-#include <initializer_list>  // initializer_list
-// begin file smtpkit/codec/enhanced_status.hpp
-// smtpkit codec: enhanced mail system status codes ("class.subject.detail", e.g. 5.1.1).
-// RFC 3463 section 2 (syntax), RFC 2034 section 4 (placement in SMTP reply text), RFC 5248.
-//
-// Rules:
-//  1. A status is valid when class is 2, 4 or 5 and subject and detail are 0..999. Only valid
-//     statuses are parsed, compared with a reply code or written.
-//  2. Parsing is strict: each field is 1 to 3 digits without a leading zero (so "0" but never
-//     "00" or "01"); nothing else may appear in the string parsed.
-//  3. A status belongs to a reply only when its class equals the reply code's first digit
-//     (RFC 3463 2: the class "is the same as the first digit of the reply code").
-//  4. Nothing here allocates or throws.
+//  1. A mechanism reads and writes raw octets. Base64 (RFC 4954 4), the AUTH line, the "334"
+//     replies and the "*" cancel line are the session's business, not the mechanism's.
+//  2. A client mechanism is driven by its session: start() once per exchange (it writes the
+//     initial response of a client-first mechanism), then step() once per server challenge.
+//     The same object may run another exchange: start() begins afresh.
+//  3. step_status is shared with server mechanisms: a server mechanism's step() takes the
+//     client's response and writes the next challenge (send), or ends the exchange (done,
+//     failed).
+//  4. A mechanism refuses, with step_status::failed from start() and before anything is sent,
+//     credentials that its encoding cannot carry (a NUL inside a PLAIN field, a token outside
+//     the RFC 6750 b64token alphabet, ...).
+//  5. Mechanisms do not allocate and do not copy credentials: they hold views that the
+//     application keeps alive until the exchange ends. They never write credentials anywhere
+//     but the byte_writer they are given.
 // SPDX-License-Identifier: MIT
 
 
 SMTPKIT_NAMESPACE_BEGIN
 
-/// An RFC 3463 enhanced status code, e.g. {5, 1, 1} for "5.1.1".
-struct enhanced_status {
-  std::uint8_t cls = 0;       ///< class: 2 (success), 4 (persistent transient), 5 (permanent)
-  std::uint16_t subject = 0;  ///< subject, 0..999
-  std::uint16_t detail = 0;   ///< detail, 0..999
+namespace sasl {
 
-  /// Returns true when the class is 2, 4 or 5 and subject and detail are at most 999.
-  constexpr bool valid() const noexcept {
-    return (cls == 2 || cls == 4 || cls == 5) && subject <= 999 && detail <= 999;
-  }
-  friend constexpr bool operator==(enhanced_status a, enhanced_status b) noexcept {
-    return a.cls == b.cls && a.subject == b.subject && a.detail == b.detail;
-  }
-  friend constexpr bool operator!=(enhanced_status a, enhanced_status b) noexcept {
-    return !(a == b);
-  }
+/// What a mechanism's start() or step() did.
+enum class step_status : unsigned char {
+  send = 0,    ///< a message was written for the peer (it may be empty): send it
+  wait = 1,    ///< nothing to send now: wait for the peer (a server-first mechanism's start)
+  done = 2,    ///< the exchange is complete on this side (a server mechanism: authenticated)
+  failed = 3,  ///< the exchange cannot go on (client: cancel with "*"; server: refuse it)
 };
 
-/// The longest text form of a status: "5.999.999".
-inline constexpr std::size_t enhanced_status_max_size = 9;
-
-namespace detail {
-
-/// Reads 1 to 3 digits without a leading zero at s[i]. Returns the value, or -1.
-constexpr int read_status_field(std::string_view s, std::size_t& i) noexcept {
-  const std::size_t start = i;
-  int v = 0;
-  while (i < s.size() && i - start < 4 && s[i] >= '0' && s[i] <= '9') {
-    v = v * 10 + (s[i] - '0');
-    ++i;
-  }
-  const std::size_t n = i - start;
-  if (n == 0 || n > 3) return -1;
-  if (n > 1 && s[start] == '0') return -1;
-  return v;
-}
-
-/// A status read from the start of a text, packed in one integer so that hot loops keep it in
-/// a register: bits 0-7 its length (0 when there is none), 8-15 class, 16-31 subject, 32-47
-/// detail.
-using packed_status = std::uint64_t;
-
-constexpr std::size_t packed_size(packed_status p) noexcept {
-  return static_cast<std::size_t>(p & 0xff);
-}
-constexpr enhanced_status unpack_status(packed_status p) noexcept {
-  return enhanced_status{static_cast<std::uint8_t>(p >> 8), static_cast<std::uint16_t>(p >> 16),
-                         static_cast<std::uint16_t>(p >> 32)};
-}
-
-/// Reads a status at the start of @p s; see parse_enhanced_status_prefix().
-constexpr packed_status read_status_prefix(std::string_view s) noexcept {
-  if (s.size() < 5) return 0;
-  const char c = s[0];
-  if ((c != '2' && c != '4' && c != '5') || s[1] != '.') return 0;
-  std::size_t i = 2;
-  const int subject = read_status_field(s, i);
-  if (subject < 0 || i >= s.size() || s[i] != '.') return 0;
-  ++i;
-  const int det = read_status_field(s, i);
-  if (det < 0) return 0;
-  return i | static_cast<packed_status>(c - '0') << 8 | static_cast<packed_status>(subject) << 16 |
-         static_cast<packed_status>(det) << 32;
-}
-
-}  // namespace detail
-
-/// Parses an enhanced status code at the start of @p s.
-/// Returns the number of characters it takes (5 to 9), or 0 when @p s does not start with a
-/// well-formed status. The character after the status (if any) is not examined, except that a
-/// fourth digit in subject or detail makes the whole prefix malformed.
-/// @param s text that may start with "class.subject.detail".
-/// @param out receives the status when the return value is not 0.
-constexpr std::size_t parse_enhanced_status_prefix(std::string_view s,
-                                                   enhanced_status& out) noexcept {
-  const detail::packed_status p = detail::read_status_prefix(s);
-  if (p != 0) out = detail::unpack_status(p);
-  return detail::packed_size(p);
-}
-
-/// Parses a whole string as an RFC 3463 status-code.
-/// @code
-/// status-code = class "." subject "." detail
-/// class       = "2" / "4" / "5"
-/// subject     = 1*3digit
-/// detail      = 1*3digit
-/// @endcode
-/// Leading zeros are refused ("0" is fine, "00" and "01" are not).
-/// @return the status, or errc::bad_enhanced_status when @p s is anything else.
-constexpr result<enhanced_status> parse_enhanced_status(std::string_view s) noexcept {
-  const detail::packed_status p = detail::read_status_prefix(s);
-  if (p == 0 || detail::packed_size(p) != s.size()) return errc::bad_enhanced_status;
-  return detail::unpack_status(p);
-}
-
-/// Returns true when @p st is valid and its class equals the first digit of @p reply_code
-/// (RFC 3463 2). A 3xx code matches no status.
-constexpr bool class_matches(enhanced_status st, int reply_code) noexcept {
-  return st.valid() && reply_code >= 200 && reply_code <= 599 && st.cls == reply_code / 100;
-}
-
-/// Formats @p st as "class.subject.detail" into @p out.
-/// @pre st.valid(); @p out has room for enhanced_status_max_size characters.
-/// @return the number of characters written (5 to 9).
-constexpr std::size_t format_enhanced_status(enhanced_status st, char* out) noexcept {
-  std::size_t n = 0;
-  out[n++] = static_cast<char>('0' + st.cls);
-  out[n++] = '.';
-  for (int pass = 0; pass < 2; ++pass) {
-    const unsigned v = pass == 0 ? st.subject : st.detail;
-    if (v >= 100) out[n++] = static_cast<char>('0' + v / 100);
-    if (v >= 10) out[n++] = static_cast<char>('0' + v / 10 % 10);
-    out[n++] = static_cast<char>('0' + v % 10);
-    if (pass == 0) out[n++] = '.';
-  }
-  return n;
-}
-
-/// Appends @p st as "class.subject.detail" to @p out.
-/// @return an empty error_code; errc::invalid_argument when @p st is not valid;
-///         errc::output_full when it does not fit (nothing is appended on error).
-inline std::error_code write_enhanced_status(byte_writer& out, enhanced_status st) noexcept {
-  if (!st.valid()) return errc::invalid_argument;
-  char buf[enhanced_status_max_size];
-  const std::size_t n = format_enhanced_status(st, buf);
-  if (!out.append(std::string_view(buf, n))) return errc::output_full;
-  return {};
-}
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/codec/enhanced_status.hpp
-
-SMTPKIT_NAMESPACE_BEGIN
-
-namespace detail {
-
-/// Finds an enhanced status code at the start of a line's @p text whose class digit is
-/// @p class_digit (the reply code's first digit) and which is followed by SP or the end of the
-/// text. Returns the status packed, its length counting the SP after it (the octets to drop
-/// from the text), or 0 when there is none.
-constexpr packed_status split_enhanced_status(std::string_view text, char class_digit) noexcept {
-  if (text.size() < 5 || text[0] != class_digit || text[1] != '.') return 0;
-  // Fast path for one-digit subject and detail ("2.1.5 Ok"), the common case.
-  const auto d2 = static_cast<unsigned>(static_cast<unsigned char>(text[2]) - '0');
-  const auto d4 = static_cast<unsigned>(static_cast<unsigned char>(text[4]) - '0');
-  if (d2 <= 9 && text[3] == '.' && d4 <= 9 && (text.size() == 5 || text[5] == ' ') &&
-      (class_digit == '2' || class_digit == '4' || class_digit == '5')) {
-    return (text.size() == 5 ? 5u : 6u) | static_cast<packed_status>(class_digit - '0') << 8 |
-           static_cast<packed_status>(d2) << 16 | static_cast<packed_status>(d4) << 32;
-  }
-  const packed_status p = read_status_prefix(text);
-  const std::size_t n = packed_size(p);
-  if (n == 0 || n == text.size()) return p;
-  if (text[n] != ' ') return 0;
-  return p + 1;
-}
-
-/// True for an octet allowed in reply text: HT, SP..'~', 0x80..0xFF.
-constexpr bool is_reply_text_octet(char c) noexcept {
-  const auto u = static_cast<unsigned char>(c);
-  return (u >= 0x20 && u != 0x7f) || u == '\t';
-}
-
-/// Returns a non-zero value when one of the eight octets in @p v is below 0x20 or is 0x7F.
-/// Octets 0x80-0xFF are ordinary here. Exact as a whole-word test (no false positives when no
-/// octet qualifies); which octet qualifies is found byte by byte.
-inline std::uint64_t special_octets(std::uint64_t v) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ull;
-  constexpr std::uint64_t highs = 0x8080808080808080ull;
-  const std::uint64_t below_space = (v - ones * 0x20) & ~v & highs;
-  const std::uint64_t d = v ^ (ones * 0x7f);
-  const std::uint64_t del = (d - ones) & ~d & highs;
-  return below_space | del;
-}
-
-/// Returns the index (0-7) of the first octet flagged by special_octets() in a word loaded from
-/// memory, or 8 when the platform cannot tell it without a byte loop. @pre mask != 0.
-inline unsigned first_special_octet(std::uint64_t mask) noexcept {
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__BYTE_ORDER__) && \
-    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  // The lowest flagged octet is a true one: borrows in special_octets() only run upwards.
-  return static_cast<unsigned>(__builtin_ctzll(mask)) >> 3;
-#else
-  (void)mask;
-  return 8;
-#endif
-}
-
-inline std::uint64_t load_u64(const char* p) noexcept {
-  std::uint64_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-/// Returns the value of a reply code at @p p, or -1 when p[0..2] is not %x32-35 %x30-35 %x30-39.
-inline int read_reply_code(const char* p) noexcept {
-  const unsigned a = static_cast<unsigned char>(p[0]) - unsigned{'2'};
-  const unsigned b = static_cast<unsigned char>(p[1]) - unsigned{'0'};
-  const unsigned c = static_cast<unsigned char>(p[2]) - unsigned{'0'};
-  if (a > 3 || b > 5 || c > 9) return -1;
-  return static_cast<int>(200 + a * 100 + b * 10 + c);
-}
-
-}  // namespace detail
-
-/// One line of a parsed reply, as the reply's line iterator yields it.
-/// @warning Views into the reply's bytes; valid as long as those bytes.
-struct reply_line {
-  std::string_view text;      ///< text after the code, separator and enhanced status (if any)
-  std::string_view raw_text;  ///< text after the code and separator, enhanced status included
-  std::optional<enhanced_status> enhanced;  ///< this line's enhanced status, when it has one
-  bool last = false;                        ///< true for the final line ("code SP" or "code")
-};
-
-/// Iterates the lines of a parsed reply. A forward iterator over reply_line values.
-class reply_line_iterator {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = reply_line;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const reply_line*;
-  using reference = const reply_line&;
-
-  constexpr reply_line_iterator() noexcept = default;
-  /// Makes an iterator at the line starting at @p p. @pre [p, end) holds whole, valid lines.
-  reply_line_iterator(const char* p, const char* end) noexcept : p_(p), end_(end) { load(); }
-
-  reference operator*() const noexcept { return line_; }
-  pointer operator->() const noexcept { return &line_; }
-  reply_line_iterator& operator++() noexcept {
-    p_ = next_;
-    load();
-    return *this;
-  }
-  reply_line_iterator operator++(int) noexcept {
-    reply_line_iterator old = *this;
-    ++*this;
-    return old;
-  }
-  friend bool operator==(const reply_line_iterator& a, const reply_line_iterator& b) noexcept {
-    return a.p_ == b.p_;
-  }
-  friend bool operator!=(const reply_line_iterator& a, const reply_line_iterator& b) noexcept {
-    return a.p_ != b.p_;
-  }
-
- private:
-  void load() noexcept {
-    if (p_ == end_) return;
-    const auto* lf =
-        static_cast<const char*>(std::memchr(p_, '\n', static_cast<std::size_t>(end_ - p_)));
-    next_ = lf + 1;
-    const auto len = static_cast<std::size_t>(lf - 1 - p_);  // without CRLF
-    const std::string_view content(p_, len);
-    line_.raw_text = len > 4 ? content.substr(4) : std::string_view(p_ + len, 0);
-    line_.last = len == 3 || content[3] == ' ';
-    const detail::packed_status sp = detail::split_enhanced_status(line_.raw_text, p_[0]);
-    line_.text = line_.raw_text.substr(detail::packed_size(sp));
-    if (sp != 0)
-      line_.enhanced = detail::unpack_status(sp);
-    else
-      line_.enhanced.reset();
-  }
-
-  const char* p_ = nullptr;
-  const char* end_ = nullptr;
-  const char* next_ = nullptr;
-  reply_line line_{};
-};
-
-/// The lines of a parsed reply, for range-for.
-class reply_line_range {
- public:
-  constexpr reply_line_range() noexcept = default;
-  constexpr explicit reply_line_range(std::string_view raw) noexcept : raw_(raw) {}
-  reply_line_iterator begin() const noexcept { return {raw_.data(), raw_.data() + raw_.size()}; }
-  reply_line_iterator end() const noexcept {
-    return {raw_.data() + raw_.size(), raw_.data() + raw_.size()};
-  }
-
- private:
-  std::string_view raw_{};
-};
-
-/// A parsed reply: its code, its first line's enhanced status and text, and its raw bytes.
-/// Made by reply_reader and parse_reply(); a default reply (code 0) holds nothing.
-/// @warning Views into the bytes given to the reader; valid as long as those bytes.
-class reply {
- public:
-  constexpr reply() noexcept = default;
-
-  /// Returns the reply code (200..559).
-  int code() const noexcept { return code_; }
-  /// Returns the first line's enhanced status (RFC 3463), when it has one.
-  std::optional<enhanced_status> enhanced() const noexcept {
-    if (enhanced_.cls == 0) return std::nullopt;
-    return enhanced_;
-  }
-  /// Returns the first line's text, without code, separator and enhanced status.
-  std::string_view text() const noexcept { return text_; }
-  /// Returns the number of lines (1 for a single-line reply).
-  std::size_t line_count() const noexcept { return lines_; }
-  /// Returns true for a reply of more than one line.
-  bool multiline() const noexcept { return lines_ > 1; }
-  /// Returns the whole reply as received: every line with its code and CRLF.
-  std::string_view raw() const noexcept { return raw_; }
-  /// Returns the lines, for range-for (each a reply_line).
-  reply_line_range lines() const noexcept { return reply_line_range(raw_); }
-
-  /// Returns true when both replies have the same code and the same lines (each line's
-  /// enhanced status and text); the raw bytes may differ ("250 " vs "250" for empty text).
-  friend bool operator==(const reply& a, const reply& b) noexcept {
-    if (a.code_ != b.code_ || a.lines_ != b.lines_) return false;
-    auto ia = a.lines().begin();
-    auto ib = b.lines().begin();
-    for (std::size_t i = 0; i < a.lines_; ++i, ++ia, ++ib)
-      if (ia->text != ib->text || ia->enhanced != ib->enhanced) return false;
-    return true;
-  }
-  friend bool operator!=(const reply& a, const reply& b) noexcept { return !(a == b); }
-
- private:
-  friend class reply_reader;
-  reply(std::string_view raw, std::string_view text, enhanced_status enhanced, std::uint32_t lines,
-        std::uint16_t code) noexcept
-      : raw_(raw), text_(text), enhanced_(enhanced), lines_(lines), code_(code) {}
-
-  std::string_view raw_{};
-  std::string_view text_{};
-  enhanced_status enhanced_{};  // class 0: none
-  std::uint32_t lines_ = 0;
-  std::uint16_t code_ = 0;
-};
-
-/// What reply_reader::read() found.
-enum class reply_status : unsigned char {
-  need_more = 0,  ///< no complete reply yet: call again with the same bytes plus more
-  reply = 1,      ///< a complete reply (reply_result::value); drop reply_result::consumed bytes
-  error = 2,      ///< the reply stream is broken (reply_result::error); the session must end
-};
-
-/// The outcome of one reply_reader::read() call.
-struct reply_result {
-  reply_status status = reply_status::need_more;
-  reply value{};             ///< the reply, when status == reply_status::reply
-  errc error{};              ///< the error, when status == reply_status::error
-  std::size_t consumed = 0;  ///< bytes the reply took (status == reply), else 0
-};
-
-/// Incremental parser of SMTP replies over bytes that arrive in chunks split anywhere.
+/// The client side of a SASL mechanism (RFC 4422 3).
 ///
-/// The owner keeps received bytes in its own buffer and passes the bytes it has not consumed
-/// yet, always starting at the first byte of the reply being read. After need_more, the next
-/// call passes the same bytes again followed by new ones (they may have moved in memory).
-/// After a reply, the owner drops `consumed` bytes and calls again for the next reply
-/// (pipelined replies may already be there). The reader remembers how far it has checked, so
-/// feeding a reply one byte at a time costs O(n) in total.
-class reply_reader {
+/// @warning Implementations hold views of the credentials they were given: those must outlive
+///          every exchange the mechanism takes part in.
+class client_mechanism {
  public:
-  /// The default bound on the lines of one reply. EHLO replies run to 10-20 lines and HELP a
-  /// little more; 100 lines of 512 octets bound a reply at 51,200 octets.
-  static constexpr std::size_t default_max_lines = 100;
+  virtual ~client_mechanism() = default;
 
-  /// Makes a reader.
-  /// @param lim limits; lim.reply_line bounds a line, code to CRLF inclusive (default 512).
-  /// @param max_lines the most lines one reply may have (at least 1).
-  /// @pre lim.reply_line >= 5 (it is raised to 5 otherwise: "250" CRLF must fit).
-  explicit reply_reader(const limits& lim = limits{},
-                        std::size_t max_lines = default_max_lines) noexcept
-      : max_line_(lim.reply_line < 5 ? 5 : lim.reply_line),
-        max_lines_(max_lines == 0 ? 1 : max_lines) {}
+  /// Returns the mechanism's registered name ("PLAIN"): an RFC 4422 3.1 sasl-mech.
+  virtual std::string_view name() const noexcept = 0;
 
-  /// Reads the next reply from @p unconsumed.
-  /// @param unconsumed the owner's bytes not consumed yet, starting at the current reply.
-  /// @return need_more (consumed 0); reply with `value` and `consumed`; or error with one of:
-  ///   errc::line_too_long (a line over max_line octets), errc::bare_lf, errc::bare_cr,
-  ///   errc::nul_byte, errc::bad_reply (a control octet in the text, or a bad separator),
-  ///   errc::bad_reply_code, errc::reply_code_mismatch, errc::reply_too_long (more than
-  ///   max_lines lines). Errors are sticky: the client should end the session (RFC 5321 4.2
-  ///   gives no way to resynchronise); reset() clears them.
-  /// @warning `value` holds views into @p unconsumed.
-  reply_result read(std::string_view unconsumed) noexcept;
+  /// Starts an exchange.
+  /// @param out receives the initial response of a client-first mechanism, raw (not base64).
+  /// @return step_status::send (an initial response was written), step_status::wait (the
+  ///         mechanism speaks second), or step_status::failed (the credentials cannot be
+  ///         encoded, or @p out is too small; nothing must be sent).
+  virtual step_status start(byte_writer& out) noexcept = 0;
 
-  /// Returns true after an error (until reset()).
-  bool failed() const noexcept { return error_ != errc{}; }
-  /// Returns the sticky error, or errc{} when none.
-  errc error() const noexcept { return error_; }
-  /// Forgets the partial reply and any error, e.g. after STARTTLS or on a new connection.
-  void reset() noexcept {
-    restart();
-    error_ = errc{};
-  }
-  /// Returns the line length bound in octets, code to CRLF inclusive.
-  std::size_t max_line() const noexcept { return max_line_; }
-  /// Returns the bound on the lines of one reply.
-  std::size_t max_lines() const noexcept { return max_lines_; }
+  /// Answers a server challenge.
+  /// @param challenge the challenge, decoded from base64.
+  /// @param out receives the response, raw.
+  /// @return step_status::send (respond with what was written, possibly nothing) or
+  ///         step_status::failed (cancel the exchange).
+  virtual step_status step(std::string_view challenge, byte_writer& out) noexcept = 0;
 
- private:
-  void restart() noexcept {
-    line_start_ = scan_ = lines_ = first_cr_ = 0;
-    code_ = 0;
-  }
-  reply_result suspend(std::size_t line, std::size_t pos, std::size_t lines, int code,
-                       std::size_t first_cr) noexcept {
-    line_start_ = line;
-    scan_ = pos;
-    lines_ = lines;
-    code_ = code;
-    first_cr_ = first_cr;
-    return {};
-  }
-  reply_result fail(errc e) noexcept {
-    error_ = e;
-    restart();
-    return reply_result{reply_status::error, {}, e, 0};
-  }
-
-  std::size_t max_line_;
-  std::size_t max_lines_;
-  // A partial reply, as offsets into the bytes (which may move between calls):
-  std::size_t line_start_ = 0;  // the line being framed
-  std::size_t scan_ = 0;        // its first octet not yet checked
-  std::size_t lines_ = 0;       // complete lines so far
-  std::size_t first_cr_ = 0;    // the CR ending the first line
-  int code_ = 0;                // the first line's code
-  errc error_{};
+ protected:
+  client_mechanism() = default;
+  client_mechanism(const client_mechanism&) = default;
+  client_mechanism& operator=(const client_mechanism&) = default;
 };
 
-inline reply_result reply_reader::read(std::string_view unconsumed) noexcept {
-  if (SMTPKIT_UNLIKELY(error_ != errc{})) return reply_result{reply_status::error, {}, error_, 0};
-  const char* const base = unconsumed.data();
-  const std::size_t size = unconsumed.size();
-  if (SMTPKIT_UNLIKELY(size < scan_)) restart();  // not the bytes seen before: start over
-
-  // The state lives in locals while the loop runs and goes back to members only when the
-  // reply is incomplete (stores and reloads of members would stall the hot path).
-  std::size_t line = line_start_;
-  std::size_t pos = scan_;
-  std::size_t lines = lines_;
-  int first_code = code_;
-  std::size_t first_cr = first_cr_;
-  for (;;) {
-    // Framing: find the CR of the CRLF that ends the line; every octet before it must be text.
-    const std::size_t cap = line + max_line_;  // the LF must sit before cap
-    const std::size_t limit = size < cap ? size : cap;
-    std::size_t cr;
-    for (;;) {
-      if (pos + 8 <= limit) {
-        const std::uint64_t mask = detail::special_octets(detail::load_u64(base + pos));
-        if (mask == 0) {
-          pos += 8;
-          continue;
-        }
-        const unsigned first = detail::first_special_octet(mask);
-        if (first < 8) {
-          pos += first;
-          if (base[pos] == '\t') {
-            ++pos;
-            continue;
-          }
-        } else {
-          const std::size_t stop = pos + 8;
-          while (pos < stop && detail::is_reply_text_octet(base[pos])) ++pos;
-          if (pos == stop) continue;  // only HT in that word
-        }
-      } else {
-        while (pos < limit && detail::is_reply_text_octet(base[pos])) ++pos;
-        if (pos == limit) {
-          if (limit == cap) return fail(errc::line_too_long);
-          return suspend(line, pos, lines, first_code, first_cr);
-        }
-      }
-      // base[pos] is not text.
-      const char c = base[pos];
-      if (c == '\r') {
-        if (pos + 1 >= cap) return fail(errc::line_too_long);
-        if (pos + 1 >= size) return suspend(line, pos, lines, first_code, first_cr);
-        if (base[pos + 1] != '\n') return fail(errc::bare_cr);
-        cr = pos;
-        break;
-      }
-      if (c == '\n') return fail(errc::bare_lf);
-      if (c == '\0') return fail(errc::nul_byte);
-      return fail(errc::bad_reply);
-    }
-
-    // Syntax: code, separator, same code as the first line.
-    const char* const p = base + line;
-    const std::size_t len = cr - line;
-    if (SMTPKIT_UNLIKELY(len < 3)) return fail(errc::bad_reply_code);
-    const int code = detail::read_reply_code(p);
-    if (SMTPKIT_UNLIKELY(code < 0)) return fail(errc::bad_reply_code);
-    bool last = true;
-    if (len > 3) {
-      if (p[3] == '-')
-        last = false;
-      else if (SMTPKIT_UNLIKELY(p[3] != ' '))
-        return fail(errc::bad_reply);
-    }
-    if (lines == 0) {
-      first_code = code;
-      first_cr = cr;
-    } else if (SMTPKIT_UNLIKELY(code != first_code)) {
-      return fail(errc::reply_code_mismatch);
-    }
-    ++lines;
-    line = cr + 2;
-    pos = line;
-    if (last) break;
-    if (SMTPKIT_UNLIKELY(lines >= max_lines_)) return fail(errc::reply_too_long);
-  }
-
-  // The first line's text and enhanced status, from its offsets.
-  const std::size_t text_begin = first_cr > 4 ? 4 : first_cr;
-  std::string_view text(base + text_begin, first_cr - text_begin);
-  const detail::packed_status sp = detail::split_enhanced_status(text, base[0]);
-  text.remove_prefix(detail::packed_size(sp));
-  if (scan_ != 0) restart();  // a partial reply was suspended
-  // Built in place (a prvalue): a named result would be copied through the stack.
-  return reply_result{
-      reply_status::reply,
-      reply(std::string_view(base, line), text, detail::unpack_status(sp),
-            static_cast<std::uint32_t>(lines), static_cast<std::uint16_t>(first_code)),
-      errc{}, line};
+/// Returns how strong smtpkit rates the mechanism named @p name (any case), higher is
+/// stronger: SCRAM-SHA-256 6, CRAM-MD5 5, OAUTHBEARER 4, XOAUTH2 3, PLAIN 2, LOGIN 1, any other
+/// name 0. Token mechanisms rank above passwords (a bearer token is scoped and revocable);
+/// PLAIN ranks above LOGIN (one round trip, and a defined encoding of the identities).
+constexpr int strength(std::string_view name) noexcept {
+  constexpr std::string_view order[] = {"LOGIN",       "PLAIN",    "XOAUTH2",
+                                        "OAUTHBEARER", "CRAM-MD5", "SCRAM-SHA-256"};
+  for (int i = 0; i < 6; ++i)
+    if (ascii::iequals(name, order[i])) return i + 1;
+  return 0;
 }
 
-/// Parses @p bytes as exactly one complete reply.
-/// @param bytes one reply, every line with its CRLF, and nothing after it.
-/// @return the reply; errc::incomplete when @p bytes ends inside the reply; errc::bad_reply when
-///   bytes follow the reply; or any error of reply_reader::read().
-/// @warning The reply holds views into @p bytes.
-inline result<reply> parse_reply(std::string_view bytes, const limits& lim = limits{},
-                                 std::size_t max_lines = reply_reader::default_max_lines) noexcept {
-  reply_reader rd(lim, max_lines);
-  reply_result r = rd.read(bytes);
-  if (r.status == reply_status::error) return r.error;
-  if (r.status == reply_status::need_more) return errc::incomplete;
-  if (r.consumed != bytes.size()) return errc::bad_reply;
-  return r.value;
+/// Chooses, among @p candidates, the strongest mechanism that the server lists in @p caps
+/// (its AUTH or AUTH= line). Ties go to the candidate given first; null pointers are skipped.
+/// @return the mechanism, or nullptr when the server offers none of them.
+inline client_mechanism* choose(const ehlo_capabilities& caps, client_mechanism* const* candidates,
+                                std::size_t count) noexcept {
+  client_mechanism* best = nullptr;
+  int best_strength = -1;
+  for (std::size_t i = 0; i < count; ++i) {
+    client_mechanism* m = candidates[i];
+    if (m == nullptr || !caps.has_mechanism(m->name())) continue;
+    const int s = strength(m->name());
+    if (s > best_strength) {
+      best = m;
+      best_strength = s;
+    }
+  }
+  return best;
 }
 
-/// A non-owning list of text lines (pointer and count), for multiline replies.
-/// @warning The strings and the array must outlive the list.
-class line_list {
- public:
-  constexpr line_list() noexcept = default;
-  /// Makes a list of the @p count strings at @p lines.
-  constexpr line_list(const std::string_view* lines, std::size_t count) noexcept
-      : data_(lines), size_(count) {}
-  /// Makes a list of the strings in an array.
-  template <std::size_t N>
-  constexpr line_list(const std::string_view (&lines)[N]) noexcept  // NOLINT: implicit by design
-      : data_(lines), size_(N) {}
-
-  constexpr const std::string_view* begin() const noexcept { return data_; }
-  constexpr const std::string_view* end() const noexcept { return data_ + size_; }
-  constexpr std::size_t size() const noexcept { return size_; }
-  constexpr bool empty() const noexcept { return size_ == 0; }
-  constexpr std::string_view operator[](std::size_t i) const noexcept { return data_[i]; }
-
- private:
-  const std::string_view* data_ = nullptr;
-  std::size_t size_ = 0;
-};
-
-/// A reply to write: code, optional enhanced status, the first (or only) line's text and, for a
-/// multiline reply, the texts of the following lines. The enhanced status, when given, is
-/// written at the start of every line (RFC 2034 4).
-/// @code
-/// write_reply(out, {250, enhanced_status{2, 1, 0}, "Ok"});            // 250 2.1.0 Ok
-/// const std::string_view help[] = {"HELO EHLO MAIL", "RCPT DATA"};
-/// write_reply(out, {214, std::nullopt, "Commands:", help});           // 214-Commands: ...
-/// @endcode
-/// @warning A non-owning view of the texts.
-struct reply_spec {
-  int code = 0;                               ///< 200..559 (digits 2-5, 0-5, 0-9)
-  std::optional<enhanced_status> enhanced{};  ///< its class must equal the code's first digit
-  std::string_view text{};                    ///< first line's text (may be empty)
-  line_list more{};                           ///< texts of the following lines (multiline)
-};
+/// Chooses among a list of candidates; see choose(const ehlo_capabilities&,
+/// client_mechanism* const*, std::size_t).
+inline client_mechanism* choose(const ehlo_capabilities& caps,
+                                std::initializer_list<client_mechanism*> candidates) noexcept {
+  return choose(caps, candidates.begin(), candidates.size());
+}
 
 namespace detail {
 
-/// Checks one line's text for write_reply(): errc::invalid_argument when it holds an octet the
-/// reader refuses, or (without an enhanced status) starts like a status the reader would split.
-constexpr errc check_reply_text(std::string_view text, bool has_enhanced,
-                                char class_digit) noexcept {
-  for (char c : text)
-    if (!is_reply_text_octet(c)) return errc::invalid_argument;
-  if (!has_enhanced && split_enhanced_status(text, class_digit) != 0) return errc::invalid_argument;
-  return errc{};
-}
-
-inline bool append_reply_line(byte_writer& out, const char* code, char sep, std::string_view status,
-                              std::string_view text) noexcept {
-  if (!out.append(std::string_view(code, 3))) return false;
-  const bool bare = sep == ' ' && status.empty() && text.empty();  // "250" CRLF
-  if (!bare && !out.push(sep)) return false;
-  if (!status.empty()) {
-    if (!out.append(status)) return false;
-    if (!text.empty() && !out.push(' ')) return false;
-  }
-  return out.append(text) && out.append("\r\n");
-}
-
-}  // namespace detail
-
-/// Appends @p spec as wire bytes: "code SP [status SP] text CRLF" for one line, or
-/// "code-..." lines followed by a "code SP ..." line. A line with no status and no text is
-/// written "code CRLF" (last line) or "code-" CRLF.
-/// @param out where the bytes go.
-/// @param spec the reply.
-/// @param max_line the longest line allowed, code to CRLF inclusive (RFC 5321 4.5.3.1.5: 512).
-/// @return an empty error_code, or:
-///   errc::invalid_argument - a code outside 200..559 or with a second digit over 5; an enhanced
-///     status that is not valid or whose class is not the code's first digit; a text holding CR,
-///     LF, NUL, another control octet or DEL; a text that starts like an enhanced status while
-///     spec.enhanced is empty (the reader would split it off);
-///   errc::line_too_long - a line longer than @p max_line;
-///   errc::output_full - @p out has no room.
-/// Nothing is appended on error.
-inline std::error_code write_reply(byte_writer& out, const reply_spec& spec,
-                                   std::size_t max_line = limits{}.reply_line) noexcept {
-  if (spec.code < 200 || spec.code > 599 || spec.code / 10 % 10 > 5) return errc::invalid_argument;
-  char code[3] = {static_cast<char>('0' + spec.code / 100),
-                  static_cast<char>('0' + spec.code / 10 % 10),
-                  static_cast<char>('0' + spec.code % 10)};
-  char status_buf[enhanced_status_max_size];
-  std::string_view status;
-  if (spec.enhanced) {
-    if (!class_matches(*spec.enhanced, spec.code)) return errc::invalid_argument;
-    status = std::string_view(status_buf, format_enhanced_status(*spec.enhanced, status_buf));
-  }
-  const std::size_t count = 1 + spec.more.size();
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::string_view text = i == 0 ? spec.text : spec.more[i - 1];
-    const errc e = detail::check_reply_text(text, spec.enhanced.has_value(), code[0]);
-    if (e != errc{}) return e;
-    const bool bare = i + 1 == count && status.empty() && text.empty();  // "250" CRLF
-    const std::size_t len = 3 + (bare ? 0 : 1) +
-                            (status.empty() ? 0 : status.size() + (text.empty() ? 0 : 1)) +
-                            text.size() + 2;
-    if (len > max_line) return errc::line_too_long;
-  }
+/// Appends every piece; returns false (the caller fails the step) when one does not fit.
+inline bool append_all(byte_writer& out, std::initializer_list<std::string_view> parts) noexcept {
   const std::size_t mark = out.mark();
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::string_view text = i == 0 ? spec.text : spec.more[i - 1];
-    if (!detail::append_reply_line(out, code, i + 1 == count ? ' ' : '-', status, text)) {
+  for (std::string_view p : parts) {
+    if (!out.append(p)) {
       out.rollback(mark);
-      return errc::output_full;
-    }
-  }
-  return {};
-}
-
-/// Appends a reply whose lines are @p lines (one line each; an empty list writes one line with
-/// no text). Otherwise as write_reply(byte_writer&, const reply_spec&, std::size_t).
-/// @code
-/// write_reply(out, 250, std::nullopt, {"mx.example.net", "PIPELINING", "8BITMIME"});
-/// @endcode
-inline std::error_code write_reply(byte_writer& out, int code,
-                                   std::optional<enhanced_status> enhanced,
-                                   std::initializer_list<std::string_view> lines,
-                                   std::size_t max_line = limits{}.reply_line) noexcept {
-  reply_spec spec{code, enhanced, {}, {}};
-  if (lines.size() != 0) {
-    spec.text = *lines.begin();
-    spec.more = line_list(lines.begin() + 1, lines.size() - 1);
-  }
-  return write_reply(out, spec, max_line);
-}
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/codec/reply.hpp
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// The EHLO keywords smtpkit knows, as bits of ehlo_capabilities::extensions.
-enum class ehlo_extension : std::uint32_t {
-  pipelining = 1u << 0,             ///< PIPELINING, RFC 2920
-  size = 1u << 1,                   ///< SIZE [n], RFC 1870
-  eight_bit_mime = 1u << 2,         ///< 8BITMIME, RFC 6152
-  starttls = 1u << 3,               ///< STARTTLS, RFC 3207
-  auth = 1u << 4,                   ///< AUTH mech..., RFC 4954 (and "AUTH=mech...")
-  chunking = 1u << 5,               ///< CHUNKING, RFC 3030
-  binary_mime = 1u << 6,            ///< BINARYMIME, RFC 3030
-  smtputf8 = 1u << 7,               ///< SMTPUTF8, RFC 6531
-  dsn = 1u << 8,                    ///< DSN, RFC 3461
-  enhanced_status_codes = 1u << 9,  ///< ENHANCEDSTATUSCODES, RFC 2034
-  requiretls = 1u << 10,            ///< REQUIRETLS, RFC 8689
-};
-
-/// The SASL mechanisms smtpkit knows, as bits of ehlo_capabilities::auth.
-enum class auth_mechanism : std::uint32_t {
-  plain = 1u << 0,          ///< PLAIN, RFC 4616
-  login = 1u << 1,          ///< LOGIN (draft-murchison-sasl-login)
-  xoauth2 = 1u << 2,        ///< XOAUTH2 (Google, Microsoft)
-  oauthbearer = 1u << 3,    ///< OAUTHBEARER, RFC 7628
-  cram_md5 = 1u << 4,       ///< CRAM-MD5, RFC 2195
-  scram_sha_256 = 1u << 5,  ///< SCRAM-SHA-256, RFC 7677
-};
-
-/// Every ehlo_extension bit.
-inline constexpr std::uint32_t all_ehlo_extensions = (1u << 11) - 1;
-/// Every auth_mechanism bit.
-inline constexpr std::uint32_t all_auth_mechanisms = (1u << 6) - 1;
-
-/// Combines extensions into a bitmask: `ehlo_extension::pipelining | ehlo_extension::size`.
-constexpr std::uint32_t operator|(ehlo_extension a, ehlo_extension b) noexcept {
-  return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b);
-}
-/// Adds an extension to a bitmask.
-constexpr std::uint32_t operator|(std::uint32_t a, ehlo_extension b) noexcept {
-  return a | static_cast<std::uint32_t>(b);
-}
-/// Combines mechanisms into a bitmask: `auth_mechanism::plain | auth_mechanism::login`.
-constexpr std::uint32_t operator|(auth_mechanism a, auth_mechanism b) noexcept {
-  return static_cast<std::uint32_t>(a) | static_cast<std::uint32_t>(b);
-}
-/// Adds a mechanism to a bitmask.
-constexpr std::uint32_t operator|(std::uint32_t a, auth_mechanism b) noexcept {
-  return a | static_cast<std::uint32_t>(b);
-}
-
-/// Returns the keyword of @p e as servers write it ("8BITMIME"), or "" for a value not listed.
-constexpr std::string_view keyword_name(ehlo_extension e) noexcept {
-  switch (e) {
-    case ehlo_extension::pipelining:
-      return "PIPELINING";
-    case ehlo_extension::size:
-      return "SIZE";
-    case ehlo_extension::eight_bit_mime:
-      return "8BITMIME";
-    case ehlo_extension::starttls:
-      return "STARTTLS";
-    case ehlo_extension::auth:
-      return "AUTH";
-    case ehlo_extension::chunking:
-      return "CHUNKING";
-    case ehlo_extension::binary_mime:
-      return "BINARYMIME";
-    case ehlo_extension::smtputf8:
-      return "SMTPUTF8";
-    case ehlo_extension::dsn:
-      return "DSN";
-    case ehlo_extension::enhanced_status_codes:
-      return "ENHANCEDSTATUSCODES";
-    case ehlo_extension::requiretls:
-      return "REQUIRETLS";
-  }
-  return {};
-}
-
-/// Returns the name of @p m ("CRAM-MD5"), or "" for a value not listed.
-constexpr std::string_view mechanism_name(auth_mechanism m) noexcept {
-  switch (m) {
-    case auth_mechanism::plain:
-      return "PLAIN";
-    case auth_mechanism::login:
-      return "LOGIN";
-    case auth_mechanism::xoauth2:
-      return "XOAUTH2";
-    case auth_mechanism::oauthbearer:
-      return "OAUTHBEARER";
-    case auth_mechanism::cram_md5:
-      return "CRAM-MD5";
-    case auth_mechanism::scram_sha_256:
-      return "SCRAM-SHA-256";
-  }
-  return {};
-}
-
-/// Returns the extension whose keyword is @p keyword (any case), or ehlo_extension{} (0).
-constexpr ehlo_extension find_extension(std::string_view keyword) noexcept {
-  for (std::uint32_t bit = 1; bit <= all_ehlo_extensions; bit <<= 1) {
-    const auto e = static_cast<ehlo_extension>(bit);
-    if (ascii::iequals(keyword, keyword_name(e))) return e;
-  }
-  return ehlo_extension{};
-}
-
-/// Returns the mechanism named @p name (any case), or auth_mechanism{} (0).
-constexpr auth_mechanism find_mechanism(std::string_view name) noexcept {
-  for (std::uint32_t bit = 1; bit <= all_auth_mechanisms; bit <<= 1) {
-    const auto m = static_cast<auth_mechanism>(bit);
-    if (ascii::iequals(name, mechanism_name(m))) return m;
-  }
-  return auth_mechanism{};
-}
-
-namespace detail {
-
-/// ehlo-keyword = (ALPHA / DIGIT) *(ALPHA / DIGIT / "-")
-constexpr bool is_ehlo_keyword(std::string_view s) noexcept {
-  if (s.empty() || !ascii::is_alnum(s[0])) return false;
-  for (char c : s)
-    if (!ascii::is_alnum(c) && c != '-') return false;
-  return true;
-}
-
-/// ehlo-param *( SP ehlo-param ), ehlo-param = 1*(%d33-126): one or more words separated by
-/// single SPs, with no SP before the first or after the last.
-constexpr bool is_ehlo_word_list(std::string_view s) noexcept {
-  bool need_word = true;  // at the start or just after an SP
-  for (char c : s) {
-    if (c == ' ') {
-      if (need_word) return false;
-      need_word = true;
-    } else if (ascii::is_vchar(c)) {
-      need_word = false;
-    } else {
       return false;
     }
   }
-  return !need_word;
-}
-
-/// *( SP ehlo-param ): what follows an ehlo-keyword (empty, or SP and a word list).
-constexpr bool is_ehlo_params(std::string_view s) noexcept {
-  return s.empty() || (s[0] == ' ' && is_ehlo_word_list(s.substr(1)));
-}
-
-/// sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE (RFC 4422 3.1)
-constexpr bool is_ehlo_sasl_mech(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s)
-    if (!((c >= 'A' && c <= 'Z') || ascii::is_digit(c) || c == '-' || c == '_')) return false;
   return true;
 }
 
-/// Checks the domain of an EHLO reply's first line: RFC 5321 Domain (dot-separated labels of
-/// letters, digits and inner hyphens; octets over 0x7F are taken as U-labels per RFC 6531) or
-/// an address literal "[" 1*dcontent "]" (the form inside the brackets is not examined).
-/// Returns errc{}, errc::bad_domain or errc::domain_too_long.
-constexpr errc check_ehlo_domain(std::string_view d, std::size_t max_domain) noexcept {
-  if (d.empty()) return errc::bad_domain;
-  if (d.size() > max_domain) return errc::domain_too_long;
-  if (d[0] == '[') {
-    if (d.size() < 3 || d.back() != ']') return errc::bad_domain;
-    for (std::size_t i = 1; i + 1 < d.size(); ++i) {
-      const char c = d[i];
-      // dcontent = %d33-90 / %d94-126
-      if (!ascii::is_vchar(c) || c == '[' || c == '\\' || c == ']') return errc::bad_domain;
-    }
-    return errc{};
-  }
-  std::size_t label = 0;  // length of the current label
-  char prev = '.';
-  for (char c : d) {
-    if (c == '.') {
-      if (label == 0 || prev == '-') return errc::bad_domain;
-      label = 0;
-    } else if (ascii::is_alnum(c) || ascii::is_8bit(c)) {
-      ++label;
-    } else if (c == '-') {
-      if (label == 0) return errc::bad_domain;
-      ++label;
-    } else {
-      return errc::bad_domain;
-    }
-    prev = c;
-  }
-  if (label == 0 || prev == '-') return errc::bad_domain;
-  return errc{};
+/// Returns true when @p s holds the octet @p c.
+constexpr bool contains(std::string_view s, char c) noexcept {
+  for (char x : s)
+    if (x == c) return true;
+  return false;
 }
 
-/// Splits an ehlo-line into keyword and params (the rest after the first SP, or "").
-/// The legacy "AUTH=mech ..." form gives keyword "AUTH" and the mechanisms as params.
-struct ehlo_line_parts {
-  std::string_view keyword;
-  std::string_view params;
-  bool legacy_auth = false;
-};
-
-constexpr ehlo_line_parts split_ehlo_line(std::string_view line) noexcept {
-  ehlo_line_parts p;
-  if (line.size() >= 5 && ascii::istarts_with(line, "AUTH=")) {
-    p.keyword = line.substr(0, 4);
-    p.params = line.substr(5);
-    p.legacy_auth = true;
-    return p;
+/// RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+constexpr bool is_b64token(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (; i < s.size(); ++i) {
+    const char c = s[i];
+    if (!(ascii::is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' ||
+          c == '/'))
+      break;
   }
-  const std::size_t sp = line.find(' ');
-  p.keyword = line.substr(0, sp);
-  p.params = sp == std::string_view::npos ? std::string_view(line.data() + line.size(), 0)
-                                          : line.substr(sp + 1);
-  return p;
+  if (i == 0) return false;
+  for (; i < s.size(); ++i)
+    if (s[i] != '=') return false;
+  return true;
 }
 
 }  // namespace detail
 
-/// Iterates SP-separated words (ehlo-params, mechanism names). Empty words are skipped.
-class word_iterator {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = std::string_view;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const std::string_view*;
-  using reference = const std::string_view&;
+}  // namespace sasl
 
-  /// Makes the end iterator.
-  constexpr word_iterator() noexcept = default;
-  /// Makes an iterator at the first word of @p rest.
-  constexpr explicit word_iterator(std::string_view rest) noexcept : rest_(rest), done_(false) {
-    load();
-  }
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/sasl/mechanism.hpp
+// begin file smtpkit/session_time.hpp
+// smtpkit: the deadlines a session asks its driver to keep (RFC 5321 4.5.3.2). The core reads no
+// clock: a session says which timer applies now and for how long; the driver arms it and calls
+// timeout() when it fires.
+// SPDX-License-Identifier: MIT
 
-  constexpr reference operator*() const noexcept { return word_; }
-  constexpr pointer operator->() const noexcept { return &word_; }
-  constexpr word_iterator& operator++() noexcept {
-    load();
-    return *this;
-  }
-  constexpr word_iterator operator++(int) noexcept {
-    word_iterator old = *this;
-    load();
-    return old;
-  }
-  friend constexpr bool operator==(const word_iterator& a, const word_iterator& b) noexcept {
-    return a.done_ == b.done_ && (a.done_ || a.word_.data() == b.word_.data());
-  }
-  friend constexpr bool operator!=(const word_iterator& a, const word_iterator& b) noexcept {
-    return !(a == b);
-  }
 
- private:
-  constexpr void load() noexcept {
-    while (!rest_.empty() && rest_[0] == ' ') rest_.remove_prefix(1);
-    if (rest_.empty()) {
-      done_ = true;
-      word_ = {};
-      return;
-    }
-    const std::size_t sp = rest_.find(' ');
-    word_ = rest_.substr(0, sp);
-    rest_.remove_prefix(word_.size());
-  }
+SMTPKIT_NAMESPACE_BEGIN
 
-  std::string_view rest_{};
-  std::string_view word_{};
-  bool done_ = true;
+/// Which RFC 5321 4.5.3.2 timer applies.
+enum class timeout_kind : unsigned char {
+  none = 0,          ///< no timer (closed, or waiting on the application, not the peer)
+  greeting = 1,      ///< client: waiting for the 220 greeting (4.5.3.2.1, 5 minutes)
+  reply = 2,         ///< client: waiting for a reply to MAIL, RCPT or another command
+                     ///< (4.5.3.2.2/3, 5 minutes)
+  data_init = 3,     ///< client: waiting for 354 (4.5.3.2.4, 2 minutes)
+  data_block = 4,    ///< server: waiting for message data or a BDAT chunk (3 minutes for a client's
+                     ///< block send, 4.5.3.2.5; the server uses its idle timeout)
+  data_term = 5,     ///< client: waiting for the reply to the end of data (4.5.3.2.6, 10 minutes)
+  auth = 6,          ///< server: waiting for a SASL response
+  next_command = 7,  ///< server: waiting for the next command (4.5.3.2.7, 5 minutes)
 };
 
-/// The SP-separated words of a string, for range-for.
-class word_range {
- public:
-  constexpr word_range() noexcept = default;
-  constexpr explicit word_range(std::string_view s) noexcept : s_(s) {}
-  constexpr word_iterator begin() const noexcept { return word_iterator(s_); }
-  constexpr word_iterator end() const noexcept { return word_iterator(); }
-
- private:
-  std::string_view s_{};
+/// A deadline: the kind of wait and its length in milliseconds (0 with timeout_kind::none).
+struct deadline {
+  timeout_kind kind = timeout_kind::none;
+  std::uint32_t milliseconds = 0;
 };
 
-/// One capability line of an EHLO reply.
-/// @warning Views into the reply's bytes.
-struct ehlo_keyword {
-  std::string_view keyword;  ///< as sent ("PIPELINING", "X-EXPS"); "AUTH" for "AUTH=..."
-  std::string_view params;   ///< what follows the keyword and its SP (or '='), "" if nothing
-  ehlo_extension known{};    ///< the extension, or ehlo_extension{} (0) when unknown
-  bool legacy_auth = false;  ///< true for the "AUTH=mech..." form
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/session_time.hpp
 
-  /// Returns the params one by one.
-  constexpr word_range words() const noexcept { return word_range(params); }
-};
+SMTPKIT_NAMESPACE_BEGIN
 
-/// Iterates the capability lines of a parsed EHLO reply (not the first, domain line).
-class ehlo_keyword_iterator {
- public:
-  using iterator_category = std::forward_iterator_tag;
-  using value_type = ehlo_keyword;
-  using difference_type = std::ptrdiff_t;
-  using pointer = const ehlo_keyword*;
-  using reference = const ehlo_keyword&;
-
-  ehlo_keyword_iterator() noexcept = default;
-  ehlo_keyword_iterator(reply_line_iterator it, reply_line_iterator end, bool unknown_only) noexcept
-      : it_(it), end_(end), unknown_only_(unknown_only) {
-    settle();
-  }
-
-  reference operator*() const noexcept { return cur_; }
-  pointer operator->() const noexcept { return &cur_; }
-  ehlo_keyword_iterator& operator++() noexcept {
-    ++it_;
-    settle();
-    return *this;
-  }
-  ehlo_keyword_iterator operator++(int) noexcept {
-    ehlo_keyword_iterator old = *this;
-    ++*this;
-    return old;
-  }
-  friend bool operator==(const ehlo_keyword_iterator& a, const ehlo_keyword_iterator& b) noexcept {
-    return a.it_ == b.it_;
-  }
-  friend bool operator!=(const ehlo_keyword_iterator& a, const ehlo_keyword_iterator& b) noexcept {
-    return a.it_ != b.it_;
-  }
-
- private:
-  void settle() noexcept {
-    for (; it_ != end_; ++it_) {
-      const detail::ehlo_line_parts p = detail::split_ehlo_line(it_->raw_text);
-      cur_.keyword = p.keyword;
-      cur_.params = p.params;
-      cur_.legacy_auth = p.legacy_auth;
-      cur_.known = find_extension(p.keyword);
-      if (!unknown_only_ || cur_.known == ehlo_extension{}) return;
-    }
-  }
-
-  reply_line_iterator it_{};
-  reply_line_iterator end_{};
-  bool unknown_only_ = false;
-  ehlo_keyword cur_{};
-};
-
-/// The capability lines of a parsed EHLO reply, for range-for.
-class ehlo_keyword_range {
- public:
-  ehlo_keyword_range() noexcept = default;
-  ehlo_keyword_range(std::string_view raw, bool unknown_only) noexcept
-      : raw_(raw), unknown_only_(unknown_only) {}
-  ehlo_keyword_iterator begin() const noexcept {
-    reply_line_range lines(raw_);
-    reply_line_iterator first = lines.begin();
-    if (first != lines.end()) ++first;  // skip the domain line
-    return {first, lines.end(), unknown_only_};
-  }
-  ehlo_keyword_iterator end() const noexcept {
-    reply_line_range lines(raw_);
-    return {lines.end(), lines.end(), unknown_only_};
-  }
-
- private:
-  std::string_view raw_{};
-  bool unknown_only_ = false;
-};
-
-/// What a server offers in its reply to EHLO.
-/// @warning Views into the reply's bytes; valid as long as those bytes.
-struct ehlo_capabilities {
-  std::string_view domain;       ///< the server's name (or address literal) from the first line
-  std::string_view greeting;     ///< the rest of the first line after the domain and SP, or ""
-  std::uint32_t extensions = 0;  ///< ehlo_extension bits
-  std::uint64_t max_size = 0;    ///< SIZE's number; 0 for no SIZE, "SIZE" or "SIZE 0" (no limit)
-  std::uint32_t auth = 0;        ///< auth_mechanism bits from the AUTH and AUTH= lines
-  std::string_view auth_params;  ///< the mechanisms of the "AUTH" line, as sent
-  std::string_view legacy_auth_params;  ///< the mechanisms of the "AUTH=" line, as sent
-  std::string_view raw;                 ///< the whole reply
-
-  /// Returns true when the server offers @p e.
-  constexpr bool has(ehlo_extension e) const noexcept {
-    return (extensions & static_cast<std::uint32_t>(e)) != 0;
-  }
-  /// Returns true when the server offers mechanism @p m (in AUTH or AUTH=).
-  constexpr bool has(auth_mechanism m) const noexcept {
-    return (auth & static_cast<std::uint32_t>(m)) != 0;
-  }
-  /// Returns true when the server lists the mechanism @p name (any case), known or not.
-  constexpr bool has_mechanism(std::string_view name) const noexcept {
-    for (std::string_view w : word_range(auth_params))
-      if (ascii::iequals(w, name)) return true;
-    for (std::string_view w : word_range(legacy_auth_params))
-      if (ascii::iequals(w, name)) return true;
-    return false;
-  }
-  /// Returns every capability line, known or not, in order.
-  ehlo_keyword_range keywords() const noexcept { return {raw, false}; }
-  /// Returns the capability lines whose keyword smtpkit does not know.
-  ehlo_keyword_range unknown_keywords() const noexcept { return {raw, true}; }
-};
-
-/// Parses the reply to EHLO.
+/// A sans-I/O SMTP (or LMTP) client session: one per connection.
+///
+/// A driver loop:
 /// @code
-/// ehlo-ok-rsp  = ( "250" SP Domain [ SP ehlo-greet ] CRLF )
-///                / ( "250-" Domain [ SP ehlo-greet ] CRLF
-///                *( "250-" ehlo-line CRLF )
-///                "250" SP ehlo-line CRLF )
-/// ehlo-line    = ehlo-keyword *( SP ehlo-param )
+/// for (;;) {
+///   for (auto ev = s.next_event(); !std::holds_alternative<client_events::need_data>(ev);
+///        ev = s.next_event())
+///     std::visit(app, ev);          // app calls s.mail_from(), s.rcpt_to(), s.send_body(), ...
+///   if (s.wants_write()) { send(s.pending_output()); s.consume_output(n); continue; }
+///   if (!s.wants_read()) break;     // closed (or starting TLS: handshake, then tls_started())
+///   read with s.current_timeout() -> s.receive(bytes) / s.receive_eof() / s.timeout();
+/// }
 /// @endcode
-/// @param r a reply read by reply_reader.
-/// @param lim lim.domain bounds the domain (255).
-/// @return the capabilities, or: errc::bad_reply_code (the reply is not 250: the caller should
-///   fall back to HELO or give up), errc::bad_domain / errc::domain_too_long (first line),
-///   errc::bad_reply (a line that is no ehlo-line), errc::bad_number (SIZE's value is not one
-///   number of at most 20 digits that fits 64 bits).
-/// @warning The capabilities hold views into the reply's bytes.
-inline result<ehlo_capabilities> parse_ehlo_reply(const reply& r,
-                                                  const limits& lim = limits{}) noexcept {
-  if (r.code() != 250) return errc::bad_reply_code;
-  ehlo_capabilities caps;
-  caps.raw = r.raw();
-  bool first = true;
-  for (const reply_line& line : r.lines()) {
-    const std::string_view t = line.raw_text;
-    if (first) {
-      first = false;
-      const std::size_t sp = t.find(' ');
-      caps.domain = t.substr(0, sp);
-      caps.greeting = sp == std::string_view::npos ? std::string_view(t.data() + t.size(), 0)
-                                                   : t.substr(sp + 1);
-      const errc e = detail::check_ehlo_domain(caps.domain, lim.domain);
-      if (e != errc{}) return e;
-      continue;
-    }
-    const detail::ehlo_line_parts p = detail::split_ehlo_line(t);
-    if (!detail::is_ehlo_keyword(p.keyword)) return errc::bad_reply;
-    if (p.legacy_auth) {
-      // The mechanisms after '=' follow the ehlo-param rules; "AUTH=" alone lists none.
-      if (!p.params.empty() && !detail::is_ehlo_word_list(p.params)) return errc::bad_reply;
-    } else if (!detail::is_ehlo_params(t.substr(p.keyword.size()))) {
-      return errc::bad_reply;
-    }
-    const ehlo_extension e = find_extension(p.keyword);
-    caps.extensions |= static_cast<std::uint32_t>(e);
-    if (e == ehlo_extension::size) {
-      caps.max_size = 0;
-      if (!p.params.empty()) {
-        std::uint64_t n = 0;
-        if (!ascii::parse_uint(p.params, n)) return errc::bad_number;
-        caps.max_size = n;
-      }
-    } else if (e == ehlo_extension::auth) {
-      (p.legacy_auth ? caps.legacy_auth_params : caps.auth_params) = p.params;
-      for (std::string_view w : word_range(p.params))
-        caps.auth |= static_cast<std::uint32_t>(find_mechanism(w));
-    }
+class client_session {
+ public:
+  /// Makes a session; the only allocations of its life happen here. The session then waits
+  /// for the server's greeting.
+  explicit client_session(const client_config& cfg)
+      : cfg_(sanitize(cfg)),
+        name_(new char[cfg_.helo_name.size() + 1]),
+        input_(cfg_.max_reply_lines * cfg_.limits.reply_line + cfg_.limits.reply_line),
+        output_(cfg_.limits.auth_line + 4096 > 16384 ? cfg_.limits.auth_line + 4096 : 16384),
+        queue_cap_(cfg_.limits.max_recipients + 16),
+        queue_(new entry[queue_cap_]),
+        accepted_(new unsigned char[cfg_.limits.max_recipients / 8 + 1]),
+        sasl_(new char[sasl_size(cfg_.limits)]),
+        caps_buf_(new char[caps_size(cfg_.limits)]),
+        reader_(cfg_.limits, cfg_.max_reply_lines) {
+    std::memcpy(name_.get(), cfg_.helo_name.data(), cfg_.helo_name.size());
+    cfg_.helo_name = std::string_view(name_.get(), cfg_.helo_name.size());
+    host_ = *parse_host(cfg_.helo_name, cfg_.limits);
+    push_entry({client_command::greeting});
   }
-  return caps;
-}
 
-/// Parses @p bytes, exactly one complete reply, as the reply to EHLO.
-/// @return as parse_reply() and parse_ehlo_reply(const reply&, const limits&).
-/// @warning The capabilities hold views into @p bytes.
-inline result<ehlo_capabilities> parse_ehlo_reply(std::string_view bytes,
-                                                  const limits& lim = limits{}) noexcept {
-  const result<reply> r = parse_reply(bytes, lim);
-  if (!r) return r.error();
-  return parse_ehlo_reply(*r, lim);
-}
-
-/// What a server advertises in its reply to EHLO.
-/// @warning A non-owning view of the strings.
-struct ehlo_config {
-  std::string_view domain;            ///< the server's name, or an address literal
-  std::string_view greeting;          ///< text after the domain on the first line, or ""
-  std::uint32_t extensions = 0;       ///< ehlo_extension bits to advertise
-  std::uint64_t max_size = 0;         ///< SIZE's number; 0 writes "SIZE" alone (no fixed limit)
-  std::uint32_t auth = 0;             ///< auth_mechanism bits listed after AUTH
-  std::string_view other_mechanisms;  ///< more mechanisms after the known ones ("GSSAPI NTLM")
-  /// Also writes "AUTH=mech..." for clients older than RFC 4954 (Outlook Express 4.x), as
-  /// Postfix's broken_sasl_auth_clients does.
-  bool legacy_auth = false;
-  line_list extra;  ///< more capability lines, each an ehlo-line ("XCLIENT NAME ADDR")
-};
-
-namespace detail {
-
-/// Appends the auth mechanisms of @p cfg separated by SP.
-inline bool append_ehlo_mechanisms(byte_writer& out, const ehlo_config& cfg) noexcept {
-  bool sep = false;
-  for (std::uint32_t bit = 1; bit <= all_auth_mechanisms; bit <<= 1) {
-    if ((cfg.auth & bit) == 0) continue;
-    if (sep && !out.push(' ')) return false;
-    if (!out.append(mechanism_name(static_cast<auth_mechanism>(bit)))) return false;
-    sep = true;
-  }
-  if (!cfg.other_mechanisms.empty()) {
-    if (sep && !out.push(' ')) return false;
-    if (!out.append(cfg.other_mechanisms)) return false;
-  }
-  return true;
-}
-
-/// The order in which write_ehlo_reply() lists the extensions (as Postfix does, roughly).
-inline constexpr ehlo_extension ehlo_write_order[] = {
-    ehlo_extension::pipelining,
-    ehlo_extension::size,
-    ehlo_extension::starttls,
-    ehlo_extension::auth,
-    ehlo_extension::enhanced_status_codes,
-    ehlo_extension::eight_bit_mime,
-    ehlo_extension::binary_mime,
-    ehlo_extension::dsn,
-    ehlo_extension::smtputf8,
-    ehlo_extension::chunking,
-    ehlo_extension::requiretls,
-};
-
-}  // namespace detail
-
-/// Appends the multiline 250 reply to EHLO: the domain line, one line per extension in
-/// @p cfg.extensions, then @p cfg.extra. With no extension and no extra line it is one line.
-/// @param out where the bytes go.
-/// @param cfg what to advertise.
-/// @param max_line the longest line allowed, code to CRLF inclusive (512).
-/// @return an empty error_code, or:
-///   errc::invalid_argument - a bad domain or one over 255 octets; a greeting with control
-///     octets; unknown extension or mechanism bits; AUTH without any mechanism (or mechanisms
-///     without AUTH); other_mechanisms that are not SP-separated RFC 4422 names or that repeat
-///     a known one; an extra line that is no ehlo-line or whose keyword is a known one;
-///   errc::line_too_long - a line over @p max_line;
-///   errc::output_full - @p out has no room.
-/// Nothing is appended on error.
-inline std::error_code write_ehlo_reply(byte_writer& out, const ehlo_config& cfg,
-                                        std::size_t max_line = limits{}.reply_line) noexcept {
-  if (detail::check_ehlo_domain(cfg.domain, limits{}.domain) != errc{})
-    return errc::invalid_argument;
-  for (char c : cfg.greeting)
-    if (!detail::is_reply_text_octet(c)) return errc::invalid_argument;
-  if ((cfg.extensions & ~all_ehlo_extensions) != 0 || (cfg.auth & ~all_auth_mechanisms) != 0)
-    return errc::invalid_argument;
-  const bool auth = (cfg.extensions & static_cast<std::uint32_t>(ehlo_extension::auth)) != 0;
-  const bool mechanisms = cfg.auth != 0 || !cfg.other_mechanisms.empty();
-  if (auth != mechanisms || (cfg.legacy_auth && !auth)) return errc::invalid_argument;
-  if (!cfg.other_mechanisms.empty()) {
-    if (!detail::is_ehlo_word_list(cfg.other_mechanisms)) return errc::invalid_argument;
-    for (std::string_view w : word_range(cfg.other_mechanisms))
-      if (!detail::is_ehlo_sasl_mech(w) || find_mechanism(w) != auth_mechanism{})
-        return errc::invalid_argument;
-  }
-  for (std::string_view line : cfg.extra) {
-    const detail::ehlo_line_parts p = detail::split_ehlo_line(line);
-    if (p.legacy_auth || !detail::is_ehlo_keyword(p.keyword) ||
-        !detail::is_ehlo_params(line.substr(p.keyword.size())) ||
-        find_extension(p.keyword) != ehlo_extension{})
+  /// Checks a configuration before a session is made from it.
+  /// @return an empty error_code, or errc::invalid_argument: helo_name is not a domain or an
+  ///         address literal (a session made anyway uses "localhost"); limits::reply_line under
+  ///         5, limits::command_line under 64, limits::auth_line under limits::command_line,
+  ///         limits::max_recipients or max_reply_lines 0 (a session raises them).
+  static std::error_code validate(const client_config& cfg) noexcept {
+    const limits& l = cfg.limits;
+    if (!parse_host(cfg.helo_name, l) || l.reply_line < 5 || l.command_line < 64 ||
+        l.auth_line < l.command_line || l.max_recipients == 0 || cfg.max_reply_lines == 0)
       return errc::invalid_argument;
+    return {};
   }
 
-  std::size_t count = 1 + cfg.extra.size() + (cfg.legacy_auth ? 1 : 0);
-  for (ehlo_extension e : detail::ehlo_write_order)
-    if ((cfg.extensions & static_cast<std::uint32_t>(e)) != 0) ++count;
+  client_session(const client_session&) = delete;
+  client_session& operator=(const client_session&) = delete;
+  ~client_session() { wipe_sasl(); }
 
-  const std::size_t mark = out.mark();
-  std::size_t index = 0;
-  std::size_t line_start = 0;
-  auto begin_line = [&]() noexcept {
-    line_start = out.size();
-    ++index;
-    return out.append("250") && out.push(index == count ? ' ' : '-');
-  };
-  auto end_line = [&]() noexcept -> errc {
-    if (out.size() - line_start + 2 > max_line) return errc::line_too_long;
-    return out.append("\r\n") ? errc{} : errc::output_full;
-  };
-  auto fail = [&](errc e) noexcept -> std::error_code {
-    out.rollback(mark);
-    return e;
-  };
+  // --- bytes in ------------------------------------------------------------------------------
 
-  if (!begin_line() || !out.append(cfg.domain)) return fail(errc::output_full);
-  if (!cfg.greeting.empty() && (!out.push(' ') || !out.append(cfg.greeting)))
-    return fail(errc::output_full);
-  if (const errc e = end_line(); e != errc{}) return fail(e);
+  /// Takes as many of @p bytes as fit in the input buffer.
+  /// @return how many bytes were taken; the driver offers the rest again later. While TLS is
+  ///         being started, after receive_eof() and once closed, every byte is taken and
+  ///         discarded (rule 5).
+  std::size_t receive(std::string_view bytes) noexcept {
+    if (state_ == client_state::tls_pending || state_ == client_state::closed || eof_)
+      return bytes.size();
+    const char* const before = input_.view().data();
+    const std::size_t n = input_.write(bytes);
+    if (held_ != 0 && input_.view().data() != before) current_ = held_reply();  // moved
+    return n;
+  }
 
-  for (ehlo_extension ext : detail::ehlo_write_order) {
-    if ((cfg.extensions & static_cast<std::uint32_t>(ext)) == 0) continue;
-    if (!begin_line() || !out.append(keyword_name(ext))) return fail(errc::output_full);
-    if (ext == ehlo_extension::size && cfg.max_size != 0) {
-      if (!out.push(' ') || !out.append_uint(cfg.max_size)) return fail(errc::output_full);
-    } else if (ext == ehlo_extension::auth) {
-      if (!out.push(' ') || !detail::append_ehlo_mechanisms(out, cfg))
-        return fail(errc::output_full);
-    }
-    if (const errc e = end_line(); e != errc{}) return fail(e);
-    if (ext == ehlo_extension::auth && cfg.legacy_auth) {
-      if (!begin_line() || !out.append("AUTH=") || !detail::append_ehlo_mechanisms(out, cfg))
-        return fail(errc::output_full);
-      if (const errc e = end_line(); e != errc{}) return fail(e);
+  /// Tells the session that the server closed the connection. Replies already received are
+  /// still processed; then the session ends (closed with errc{} after QUIT, otherwise
+  /// errc::connection_lost; a transaction in progress ends with errc::connection_lost).
+  void receive_eof() noexcept { eof_ = true; }
+
+  // --- events out ----------------------------------------------------------------------------
+
+  /// Returns the next event. Call it until it returns need_data.
+  /// @warning Views in the event are valid until the next next_event() or receive().
+  client_event next_event() noexcept;
+
+  // --- actions -------------------------------------------------------------------------------
+  // Every action fails with errc::session_closed once closed, errc::invalid_state when the
+  // session or the transaction is not where the action may happen (client/transitions.hpp),
+  // errc::reply_pending when a reply must be read first (rule 3 of client/transitions.hpp),
+  // errc::output_full when the output buffer cannot take the command now (send
+  // pending_output() and call again). A failed action writes nothing and changes nothing.
+
+  /// Authenticates with @p mech (RFC 4954), which the server must list.
+  /// @return as above, or: errc::tls_required (no TLS and allow_plaintext_auth is off);
+  ///         errc::auth_mechanism_unsupported (the server does not offer AUTH or @p mech);
+  ///         errc::invalid_argument (the mechanism refused its credentials);
+  ///         errc::auth_line_too_long (the initial response cannot fit limits::auth_line).
+  ///         errc::invalid_state also after a successful AUTH (RFC 4954 4).
+  /// @warning @p mech must live until auth_done.
+  std::error_code auth(sasl::client_mechanism& mech) noexcept { return start_auth(&mech, true); }
+  /// Authenticates with the strongest of @p candidates that the server offers
+  /// (sasl::strength()). Errors as auth(sasl::client_mechanism&).
+  std::error_code auth(std::initializer_list<sasl::client_mechanism*> candidates) noexcept {
+    return start_auth(sasl::choose(caps_, candidates), false);
+  }
+
+  /// Starts a transaction: MAIL FROM:<from> with the parameters of @p params that the server
+  /// offers (rule 7; SMTPUTF8 is added when @p from is a UTF-8 address).
+  /// @return as above, or: errc::message_too_large (@p params.size() over the server's SIZE);
+  ///         errc::unknown_parameter (BODY=8BITMIME without 8BITMIME, unless
+  ///         leniency::allow_8bit_without_8bitmime; BODY=BINARYMIME without BINARYMIME and
+  ///         CHUNKING); errc::bad_utf8 (a UTF-8 address or SMTPUTF8 without the server's
+  ///         SMTPUTF8); errc::tls_required (REQUIRETLS without TLS or without the server's
+  ///         REQUIRETLS); errc::invalid_argument (what write_command() refuses).
+  /// @warning The session keeps nothing of @p from and @p params once it returns.
+  std::error_code mail_from(const reverse_path& from, const mail_parameters& params = {}) noexcept;
+
+  /// Adds a recipient: RCPT TO:<to>; NOTIFY and ORCPT only when the server offers DSN. Its
+  /// reply becomes recipient_result with index = the number of rcpt_to() before it.
+  /// @return as above, or: errc::bad_utf8 (a UTF-8 address in a transaction without
+  ///         SMTPUTF8); errc::too_many_recipients (over limits::max_recipients);
+  ///         errc::invalid_argument (what write_command() refuses).
+  std::error_code rcpt_to(const forward_path& to, const rcpt_parameters& params = {}) noexcept;
+
+  /// Sends DATA; after the 354 comes body_ready. When every recipient was refused already,
+  /// nothing is sent and the transaction ends (transaction_done, stage rcpt).
+  /// @return as above; errc::invalid_state also before any rcpt_to() and for BODY=BINARYMIME.
+  std::error_code data() noexcept;
+
+  /// Dot-stuffs as much of @p bytes as fits into the output buffer (after body_ready).
+  /// @return how many bytes were taken (0 when the output is full, or outside the body phase:
+  ///         see phase()). Send pending_output() and pass the rest again.
+  std::size_t send_body(std::string_view bytes) noexcept;
+
+  /// Ends the message: CRLF (if the last line lacks one), ".", CRLF.
+  /// @return as above (errc::invalid_state outside the body phase).
+  std::error_code end_body() noexcept;
+
+  /// Sends one BDAT chunk (RFC 3030), with "LAST" when @p last. A text body gets CRLF line
+  /// ends (client/body.hpp); BODY=BINARYMIME is sent untouched. When every recipient was
+  /// refused already, nothing is sent and the transaction ends (stage rcpt).
+  /// @return as above, or errc::unknown_command (the server does not offer CHUNKING);
+  ///         errc::output_full also when the chunk can never fit (see max_chunk_size()).
+  std::error_code bdat(std::string_view chunk, bool last) noexcept;
+
+  /// Sends RSET. A transaction whose envelope is still open ends (stage rset).
+  std::error_code rset() noexcept;
+  /// Sends NOOP.
+  std::error_code noop() noexcept;
+  /// Sends QUIT; the session closes after the 221 (closed with errc{}). A transaction whose
+  /// envelope is still open ends (stage quit).
+  std::error_code quit() noexcept;
+
+  // --- bytes out -----------------------------------------------------------------------------
+
+  /// Returns every byte ready to be sent, contiguous.
+  std::string_view pending_output() const noexcept { return output_.view(); }
+  /// Marks the first @p n bytes of pending_output() as sent.
+  void consume_output(std::size_t n) noexcept { output_.consume(n); }
+
+  // --- time and TLS --------------------------------------------------------------------------
+
+  /// Returns the timer the driver should arm now (RFC 5321 4.5.3.2): greeting, reply (MAIL,
+  /// RCPT and other commands), data_init (354), data_block (sending the message; a BDAT chunk's
+  /// reply), data_term (end of data, BDAT LAST), or none when nothing is awaited from the
+  /// server.
+  deadline current_timeout() const noexcept;
+
+  /// The timer fired: the session ends (closed with errc::timeout, a transaction in progress
+  /// with errc::timeout).
+  void timeout() noexcept;
+
+  /// The TLS handshake that followed start_tls completed: the session discards what it
+  /// received and knew, and sends EHLO (LHLO) again.
+  /// @return errc::invalid_state unless a start_tls event was emitted and not yet answered.
+  std::error_code tls_started() noexcept;
+
+  // --- state ---------------------------------------------------------------------------------
+
+  /// Returns where the session stands.
+  client_state state() const noexcept { return state_; }
+  /// Returns where the current transaction stands.
+  transaction_phase phase() const noexcept { return tx_; }
+  /// Returns what the server offered in its last EHLO (nothing before, or after HELO). The
+  /// strings are the session's copies (raw is empty).
+  const ehlo_capabilities& capabilities() const noexcept { return caps_; }
+  /// Returns true once the transport is TLS (implicit, or after STARTTLS).
+  bool tls_active() const noexcept { return tls_ || cfg_.implicit_tls; }
+  /// Returns true after a successful AUTH.
+  bool authenticated() const noexcept { return authenticated_; }
+  /// Returns true when commands are pipelined (configured, and offered by the server).
+  bool pipelining() const noexcept {
+    return cfg_.pipelining && esmtp_ && caps_.has(ehlo_extension::pipelining);
+  }
+  /// Returns how many commands await a reply.
+  std::size_t awaiting_replies() const noexcept { return queue_size_; }
+  /// Returns the size of the largest chunk, counted after its line ends became CRLF (a bare LF
+  /// takes two octets), that bdat() takes once pending_output() has been sent.
+  std::size_t max_chunk_size() const noexcept {
+    return output_.capacity() - own_reserve() - 32;  // 32: "BDAT <20 digits> LAST" CRLF
+  }
+  /// Returns true when the driver should read: not closed, not starting TLS, no end of input
+  /// seen, and room in the input buffer.
+  bool wants_read() const noexcept {
+    return state_ != client_state::closed && state_ != client_state::tls_pending && !eof_ &&
+           input_.space() != 0;
+  }
+  /// Returns true when pending_output() is not empty.
+  bool wants_write() const noexcept { return !output_.empty(); }
+  /// Returns the configuration in force (helo_name views the session's own copy).
+  const client_config& config() const noexcept { return cfg_; }
+
+ private:
+  /// A command awaiting its reply.
+  struct entry {
+    client_command command = client_command::greeting;
+    bool in_transaction = false;  // belongs to the current mail transaction
+    bool last = false;            // BDAT LAST
+    bool dummy = false;           // the "." sent after a 354 with no recipient
+    std::uint32_t index = 0;      // recipient or chunk index
+    std::uint32_t replies = 1;    // replies still expected (LMTP: one per recipient; 0: unknown)
+  };
+  /// An event waiting to be returned; with_reply events carry the reply being held.
+  enum class note_kind : unsigned char {
+    reply,
+    ready,
+    start_tls,
+    auth_done,
+    recipient,
+    body_ready,
+    delivery,
+    done,
+    protocol_error,
+    closed
+  };
+  struct note {
+    note_kind kind = note_kind::reply;
+    client_command command = client_command::greeting;  // reply: its command; done: stage
+    bool flag = false;                                  // accepted, success, delivered
+    bool with_reply = false;
+    errc error{};
+    std::uint32_t index = 0;  // reply / recipient index; done: recipients
+  };
+  /// The mail transaction in progress (at most one, rule 4 of client/transitions.hpp).
+  struct transaction {
+    std::uint32_t rcpts_sent = 0;
+    std::uint32_t rcpt_replies = 0;
+    std::uint32_t accepted = 0;     // recipients accepted
+    std::uint32_t delivered = 0;    // recipients that accepted the message
+    std::uint32_t outstanding = 0;  // queue entries of the transaction
+    std::uint32_t chunks = 0;
+    std::uint32_t lmtp_cursor = 0;  // next accepted recipient to match an LMTP reply with
+    client_command stage = client_command::data_end;
+    bool failed = false;
+    bool smtputf8 = false;
+    bool binary = false;      // BODY=BINARYMIME
+    bool pending_cr = false;  // a BDAT chunk ended in CR
+  };
+  static constexpr std::size_t max_notes = 16;
+
+  static client_config sanitize(client_config c) noexcept {
+    limits& l = c.limits;
+    if (!parse_host(c.helo_name, l)) c.helo_name = "localhost";
+    if (l.reply_line < 5) l.reply_line = 5;
+    if (l.command_line < 64) l.command_line = 64;
+    if (l.auth_line < l.command_line) l.auth_line = l.command_line;
+    if (l.max_recipients == 0) l.max_recipients = 1;
+    if (c.max_reply_lines == 0) c.max_reply_lines = 1;
+    return c;
+  }
+  // SASL scratch: raw messages (secret), their base64 (secret), a decoded challenge. The raw
+  // part is as large as the base64 one, so that a response too long for limits::auth_line is
+  // told apart (errc::auth_line_too_long) from one the mechanism could not write at all.
+  static std::size_t sasl_raw_size(const limits& l) noexcept { return l.auth_line; }
+  static std::size_t sasl_size(const limits& l) noexcept {
+    return sasl_raw_size(l) + l.auth_line + l.reply_line;
+  }
+  // Capability strings kept after the EHLO reply is gone: domain, greeting, two AUTH lists.
+  static std::size_t caps_size(const limits& l) noexcept { return 256 + 3 * l.reply_line; }
+  // Output room the application leaves for the session's own commands (EHLO, RSET, QUIT, ".").
+  std::size_t own_reserve() const noexcept { return cfg_.limits.command_line + 8; }
+
+  // --- queue and notes -----------------------------------------------------------------------
+  bool push_entry(const entry& e) noexcept {
+    if (queue_size_ == queue_cap_) return false;
+    queue_[(queue_head_ + queue_size_) % queue_cap_] = e;
+    ++queue_size_;
+    if (ends_group(e.command)) ++group_ends_;
+    if (e.in_transaction) ++tx_data_.outstanding;
+    return true;
+  }
+  entry& front() noexcept { return queue_[queue_head_]; }
+  void pop_entry() noexcept {
+    const entry& e = front();
+    if (ends_group(e.command)) --group_ends_;
+    if (e.in_transaction && tx_data_.outstanding != 0) --tx_data_.outstanding;
+    queue_head_ = (queue_head_ + 1) % queue_cap_;
+    --queue_size_;
+  }
+  void clear_queue() noexcept { queue_head_ = queue_size_ = group_ends_ = 0; }
+  void add_note(const note& n) noexcept {
+    assert(notes_size_ < max_notes && "a reply yields at most a few events");
+    if (notes_size_ == max_notes) return;
+    notes_[(notes_head_ + notes_size_) % max_notes] = n;
+    ++notes_size_;
+  }
+  client_event pop_note() noexcept;
+  reply held_reply() const noexcept {
+    const result<reply> r =
+        parse_reply(input_.view().substr(0, held_), cfg_.limits, cfg_.max_reply_lines);
+    return r ? *r : reply{};
+  }
+
+  // --- writing -------------------------------------------------------------------------------
+  template <class Command>
+  bool write_own(const Command& c) noexcept {
+    byte_writer w = output_.back_writer();
+    const std::error_code e = write_command(w, c, cfg_.limits);
+    assert(!e && "the output reserve holds the session's own commands");
+    if (e) return false;
+    output_.commit(w.size());
+    return true;
+  }
+  /// Writes an application's command, keeping own_reserve() free.
+  template <class Command>
+  std::error_code write_app(const Command& c) noexcept {
+    byte_writer w = output_.back_writer();
+    const std::error_code e = write_command(w, c, cfg_.limits);
+    if (e) return e;
+    if (w.space() < own_reserve()) return errc::output_full;
+    output_.commit(w.size());
+    return {};
+  }
+  /// Returns a writer over the output's free space less @p keep octets.
+  byte_writer limited_writer(std::size_t keep) noexcept {
+    byte_writer t = output_.back_writer();
+    const std::size_t cap = t.capacity() > keep ? t.capacity() - keep : 0;
+    // The writer's memory is the output buffer's own, writable storage.
+    return byte_writer(const_cast<char*>(t.view().data()), cap);
+  }
+  void send_hello() noexcept {
+    if (cfg_.lmtp) {
+      write_own(lhlo_command{host_});
+      push_entry({client_command::lhlo});
+    } else {
+      write_own(ehlo_command{host_});
+      push_entry({client_command::ehlo});
     }
   }
-  for (std::string_view line : cfg.extra) {
-    if (!begin_line() || !out.append(line)) return fail(errc::output_full);
-    if (const errc e = end_line(); e != errc{}) return fail(e);
+  void start_quit(errc reason) noexcept {
+    write_own(quit_command{});
+    push_entry({client_command::quit});
+    state_ = client_state::closing;
+    close_reason_ = reason;
+  }
+
+  // --- session end ---------------------------------------------------------------------------
+  void close_now(errc reason) noexcept {
+    state_ = client_state::closed;
+    close_reason_ = reason;
+    clear_queue();
+    mech_ = nullptr;
+    wipe_sasl();
+    add_note({note_kind::closed, client_command::none, false, false, reason, 0});
+  }
+  /// Ends a transaction in progress because the session ends.
+  void abort_transaction(errc why, bool with_reply) noexcept {
+    if (tx_ == transaction_phase::none) return;
+    client_command stage = tx_data_.stage;
+    if (!tx_data_.failed) {
+      if (answering_ != client_command::none)
+        stage = answering_;
+      else if (queue_size_ != 0 && front().in_transaction)
+        stage = front().command;
+      else if (tx_ == transaction_phase::body)
+        stage = client_command::data_end;
+      else if (tx_ == transaction_phase::data_wait)
+        stage = client_command::data;
+      else
+        stage = tx_data_.rcpts_sent != 0 ? client_command::rcpt : client_command::mail;
+    }
+    add_note({note_kind::done, stage, false, with_reply, why, 0});
+    tx_ = transaction_phase::none;
+  }
+  /// Ends the session because the server broke the protocol (rule 4).
+  void fail_protocol(errc code) noexcept {
+    abort_transaction(errc::protocol_error, false);
+    add_note({note_kind::protocol_error, client_command::none, false, false, code, 0});
+    close_now(errc::protocol_error);
+  }
+  void wipe_sasl() noexcept {
+    volatile char* p = sasl_.get();
+    const std::size_t n = sasl_raw_size(cfg_.limits) + cfg_.limits.auth_line;
+    for (std::size_t i = 0; i < n; ++i) p[i] = 0;
+  }
+
+  // --- transactions --------------------------------------------------------------------------
+  void fail_transaction(client_command stage) noexcept {
+    if (!tx_data_.failed) {
+      tx_data_.failed = true;
+      tx_data_.stage = stage;
+    }
+    if (tx_ != transaction_phase::none) tx_ = transaction_phase::ending;
+  }
+  bool all_recipients_refused() const noexcept {
+    return tx_data_.rcpt_replies == tx_data_.rcpts_sent && tx_data_.accepted == 0;
+  }
+  void finish_transaction_if_over(bool with_reply) noexcept;
+  std::error_code check_action(client_action a) const noexcept;
+  std::error_code start_auth(sasl::client_mechanism* mech, bool exact) noexcept;
+
+  // --- replies -------------------------------------------------------------------------------
+  client_event read_reply() noexcept;
+  client_event on_eof() noexcept;
+  void on_reply(const reply& r) noexcept;
+  bool on_opening_reply(const entry& e, const reply& r) noexcept;
+  bool on_auth_reply(const reply& r) noexcept;
+  bool on_transaction_reply(entry& e, const reply& r) noexcept;
+  void store_capabilities(const ehlo_capabilities& c) noexcept;
+  void continue_opening() noexcept;
+  std::size_t next_accepted() noexcept;
+
+  client_config cfg_;
+  std::unique_ptr<char[]> name_;  // helo_name, copied
+  host host_;
+  fixed_buffer input_;
+  fixed_buffer output_;
+  std::size_t queue_cap_;
+  std::unique_ptr<entry[]> queue_;
+  std::unique_ptr<unsigned char[]> accepted_;  // bitmap: recipients accepted (LMTP matching)
+  std::unique_ptr<char[]> sasl_;
+  std::unique_ptr<char[]> caps_buf_;
+  reply_reader reader_;
+  dot_stuffer stuffer_;
+
+  std::size_t queue_head_ = 0;
+  std::size_t queue_size_ = 0;
+  std::size_t group_ends_ = 0;  // awaited commands that end a pipelined group
+  note notes_[max_notes];
+  std::size_t notes_head_ = 0;
+  std::size_t notes_size_ = 0;
+  std::size_t held_ = 0;  // octets of the reply at the input's front that events view
+  reply current_{};       // that reply
+  client_command answering_ = client_command::none;  // the transaction command it answers
+
+  client_state state_ = client_state::greeting;
+  transaction_phase tx_ = transaction_phase::none;
+  transaction tx_data_{};
+  ehlo_capabilities caps_{};
+  errc close_reason_{};
+  bool esmtp_ = false;
+  bool tls_ = false;
+  bool eof_ = false;
+  bool authenticated_ = false;
+
+  // AUTH exchange
+  sasl::client_mechanism* mech_ = nullptr;
+  std::string_view mech_name_;
+  std::size_t deferred_ir_ = 0;  // base64 initial response waiting for the first 334
+  bool ir_deferred_ = false;
+  errc auth_error_{};
+  std::size_t challenge_size_ = 0;
+};
+
+// --- actions (the sending side) ----------------------------------------------------------------
+
+inline std::error_code client_session::check_action(client_action a) const noexcept {
+  if (state_ == client_state::closed) return errc::session_closed;
+  if (state_ != client_state::ready) return errc::invalid_state;
+  if ((a == client_action::mail || a == client_action::auth) && tx_ == transaction_phase::ending)
+    return errc::reply_pending;  // one transaction at a time
+  if (!action_allowed(a, tx_)) return errc::invalid_state;
+  if (a == client_action::body) return {};
+  if (a == client_action::auth) return queue_size_ == 0 ? std::error_code() : errc::reply_pending;
+  if (queue_size_ == 0) return {};
+  if (!pipelining() || group_ends_ != 0 || queue_size_ == queue_cap_) return errc::reply_pending;
+  return {};
+}
+
+inline std::error_code client_session::start_auth(sasl::client_mechanism* mech,
+                                                  bool exact) noexcept {
+  if (const std::error_code e = check_action(client_action::auth)) return e;
+  if (authenticated_) return errc::invalid_state;
+  if (!tls_active() && !cfg_.allow_plaintext_auth) return errc::tls_required;
+  if (!caps_.has(ehlo_extension::auth) || mech == nullptr ||
+      (exact && !caps_.has_mechanism(mech->name())))
+    return errc::auth_mechanism_unsupported;
+  const std::string_view name = mech->name();
+  const std::size_t raw_cap = sasl_raw_size(cfg_.limits);
+  char* const raw = sasl_.get();
+  char* const b64 = raw + raw_cap;
+  byte_writer ir(raw, raw_cap);
+  const sasl::step_status st = mech->start(ir);
+  if (st != sasl::step_status::send && st != sasl::step_status::wait) {
+    wipe_sasl();
+    return errc::invalid_argument;
+  }
+  std::string_view initial;
+  bool defer = false;
+  if (st == sasl::step_status::send) {
+    const result<std::string_view> enc = encode_base64(ir.view(), b64, cfg_.limits.auth_line);
+    if (!enc || enc->size() + 2 > cfg_.limits.auth_line) {
+      wipe_sasl();
+      return errc::auth_line_too_long;
+    }
+    initial = enc->empty() ? std::string_view("=") : *enc;
+    // RFC 4954 4: an initial response that would make the AUTH line longer than the command
+    // line limit is sent after the first 334 instead.
+    defer = 5 + name.size() + 1 + initial.size() + 2 > cfg_.limits.command_line;
+  }
+  byte_writer w = output_.back_writer();
+  const std::error_code e = write_auth(w, name, defer ? std::string_view() : initial, cfg_.limits);
+  if (e || w.space() < own_reserve()) {
+    wipe_sasl();
+    return e ? e : errc::output_full;
+  }
+  output_.commit(w.size());
+  // Only the deferred response (base64, at the start of its buffer) is kept.
+  if (defer) std::memmove(b64, initial.data(), initial.size());
+  volatile char* v = raw;
+  for (std::size_t i = 0; i < raw_cap; ++i) v[i] = 0;
+  if (!defer) wipe_sasl();
+  deferred_ir_ = defer ? initial.size() : 0;
+  ir_deferred_ = defer;
+  mech_ = mech;
+  mech_name_ = name;
+  auth_error_ = errc{};
+  challenge_size_ = 0;
+  push_entry({client_command::auth});
+  return {};
+}
+
+inline std::error_code client_session::mail_from(const reverse_path& from,
+                                                 const mail_parameters& params) noexcept {
+  if (const std::error_code e = check_action(client_action::mail)) return e;
+  const auto offers = [this](ehlo_extension x) { return esmtp_ && caps_.has(x); };
+  mail_parameters p = params;
+  // Local refusals (rule 7), before anything is written.
+  if (p.size() && offers(ehlo_extension::size) && caps_.max_size != 0 && *p.size() > caps_.max_size)
+    return errc::message_too_large;
+  if (p.body() == body_type::eight_bit_mime && !offers(ehlo_extension::eight_bit_mime)) {
+    if (!cfg_.leniency.allow_8bit_without_8bitmime) return errc::unknown_parameter;
+    p.set_body(body_type::none);
+  }
+  if (p.body() == body_type::binary_mime &&
+      !(offers(ehlo_extension::binary_mime) && offers(ehlo_extension::chunking)))
+    return errc::unknown_parameter;
+  const bool utf8 = from.address().utf8() || p.smtputf8();
+  if (utf8 && !offers(ehlo_extension::smtputf8)) return errc::bad_utf8;
+  if (p.requiretls() && (!tls_active() || !offers(ehlo_extension::requiretls)))
+    return errc::tls_required;
+  if (cfg_.tls == tls_policy::require && !tls_active()) return errc::tls_required;
+  // Parameters the server does not offer are left out.
+  if (!offers(ehlo_extension::size)) p.set_size(std::nullopt);
+  if (p.body() == body_type::seven_bit && !offers(ehlo_extension::eight_bit_mime))
+    p.set_body(body_type::none);
+  p.set_smtputf8(utf8);
+  if (!offers(ehlo_extension::dsn)) {
+    p.set_ret(dsn_ret::none);
+    p.set_envid({});
+  }
+  if (!offers(ehlo_extension::auth)) p.set_auth({});
+  if (!esmtp_ && p.extensions().size() != 0) return errc::unknown_parameter;
+  if (const std::error_code e = write_app(mail_command{from, p})) return e;
+  tx_data_ = transaction{};
+  tx_data_.smtputf8 = utf8;
+  tx_data_.binary = p.body() == body_type::binary_mime;
+  tx_ = transaction_phase::envelope;
+  push_entry({client_command::mail, true});
+  return {};
+}
+
+inline std::error_code client_session::rcpt_to(const forward_path& to,
+                                               const rcpt_parameters& params) noexcept {
+  if (const std::error_code e = check_action(client_action::rcpt)) return e;
+  if (to.address().utf8() && !tx_data_.smtputf8) return errc::bad_utf8;
+  if (tx_data_.rcpts_sent >= cfg_.limits.max_recipients) return errc::too_many_recipients;
+  rcpt_parameters p = params;
+  if (!(esmtp_ && caps_.has(ehlo_extension::dsn))) {
+    p.set_notify(dsn_notify::none);
+    p.set_orcpt({}, {});
+  }
+  if (!esmtp_ && p.extensions().size() != 0) return errc::unknown_parameter;
+  if (const std::error_code e = write_app(rcpt_command{to, p})) return e;
+  push_entry({client_command::rcpt, true, false, false, tx_data_.rcpts_sent});
+  ++tx_data_.rcpts_sent;
+  return {};
+}
+
+inline std::error_code client_session::data() noexcept {
+  if (const std::error_code e = check_action(client_action::data)) return e;
+  if (tx_data_.rcpts_sent == 0 || tx_data_.binary) return errc::invalid_state;
+  if (all_recipients_refused()) {  // nothing to send the message to
+    fail_transaction(client_command::rcpt);
+    finish_transaction_if_over(false);
+    return {};
+  }
+  if (const std::error_code e = write_app(data_command{})) return e;
+  push_entry({client_command::data, true});
+  tx_ = transaction_phase::data_wait;
+  return {};
+}
+
+inline std::size_t client_session::send_body(std::string_view bytes) noexcept {
+  if (state_ != client_state::ready || tx_ != transaction_phase::body) return 0;
+  byte_writer w = limited_writer(own_reserve());
+  const std::size_t n = stuffer_.write(bytes, w);
+  output_.commit(w.size());
+  return n;
+}
+
+inline std::error_code client_session::end_body() noexcept {
+  if (const std::error_code e = check_action(client_action::body)) return e;
+  byte_writer w = output_.back_writer();
+  if (const std::error_code e = stuffer_.finish(w)) return e;
+  output_.commit(w.size());
+  entry e{client_command::data_end, true};
+  e.replies = cfg_.lmtp && tx_data_.accepted != 0 ? tx_data_.accepted : 1;
+  push_entry(e);
+  tx_ = transaction_phase::ending;
+  return {};
+}
+
+inline std::error_code client_session::bdat(std::string_view chunk, bool last) noexcept {
+  if (const std::error_code e = check_action(client_action::bdat)) return e;
+  if (tx_data_.rcpts_sent == 0) return errc::invalid_state;
+  if (!caps_.has(ehlo_extension::chunking)) return errc::unknown_command;
+  if (all_recipients_refused()) {
+    fail_transaction(client_command::rcpt);
+    finish_transaction_if_over(false);
+    return {};
+  }
+  bool pending_cr = tx_data_.pending_cr;
+  const std::uint64_t size =
+      tx_data_.binary ? chunk.size() : detail::crlf_normalized_size(chunk, pending_cr, last);
+  byte_writer w = limited_writer(own_reserve());
+  if (const std::error_code e = write_command(w, bdat_command{size, last}, cfg_.limits)) return e;
+  if (size > w.space()) return errc::output_full;
+  if (tx_data_.binary)
+    w.append(chunk);
+  else
+    detail::write_crlf_normalized(chunk, pending_cr, last, w);
+  output_.commit(w.size());
+  tx_data_.pending_cr = pending_cr;
+  entry e{client_command::bdat, true, last, false, tx_data_.chunks};
+  e.replies = last ? 0 : 1;  // LAST: one per accepted recipient in LMTP, known at its reply
+  push_entry(e);
+  ++tx_data_.chunks;
+  tx_ = last ? transaction_phase::ending : transaction_phase::bdat;
+  return {};
+}
+
+inline std::error_code client_session::rset() noexcept {
+  if (const std::error_code e = check_action(client_action::rset)) return e;
+  if (const std::error_code e = write_app(rset_command{})) return e;
+  const bool open = tx_ == transaction_phase::envelope || tx_ == transaction_phase::bdat;
+  push_entry({client_command::rset});
+  if (open) {
+    fail_transaction(client_command::rset);
+    finish_transaction_if_over(false);
   }
   return {};
 }
 
+inline std::error_code client_session::noop() noexcept {
+  if (const std::error_code e = check_action(client_action::noop)) return e;
+  if (const std::error_code e = write_app(noop_command{})) return e;
+  push_entry({client_command::noop});
+  return {};
+}
+
+inline std::error_code client_session::quit() noexcept {
+  if (const std::error_code e = check_action(client_action::quit)) return e;
+  if (const std::error_code e = write_app(quit_command{})) return e;
+  const bool open = tx_ == transaction_phase::envelope || tx_ == transaction_phase::bdat;
+  push_entry({client_command::quit});
+  state_ = client_state::closing;
+  close_reason_ = errc{};
+  if (open) {
+    fail_transaction(client_command::quit);
+    finish_transaction_if_over(false);
+  }
+  return {};
+}
+
+inline void client_session::finish_transaction_if_over(bool with_reply) noexcept {
+  if (tx_ != transaction_phase::ending || tx_data_.outstanding != 0) return;
+  const transaction& t = tx_data_;
+  const bool accepted = !t.failed && t.delivered != 0;
+  const std::uint32_t recipients = t.failed ? 0 : t.delivered;
+  add_note({note_kind::done, t.failed ? t.stage : client_command::data_end, accepted, with_reply,
+            errc{}, recipients});
+  tx_ = transaction_phase::none;
+  const client_command s = t.stage;
+  // Rule 9: RSET after a transaction refused before its end (the server may still hold it),
+  // unless the application already queued one.
+  bool rset_queued = false;
+  for (std::size_t i = 0; i < queue_size_; ++i)
+    rset_queued |= queue_[(queue_head_ + i) % queue_cap_].command == client_command::rset;
+  if (t.failed && state_ == client_state::ready && !rset_queued &&
+      (s == client_command::mail || s == client_command::rcpt || s == client_command::data ||
+       s == client_command::bdat)) {
+    write_own(rset_command{});
+    push_entry({client_command::rset});
+  }
+}
+
 SMTPKIT_NAMESPACE_END
-// end file smtpkit/codec/ehlo.hpp
+
+// begin file smtpkit/client/session_receive.hpp
+// smtpkit client: the receiving side of client_session (declared in client/session.hpp): reading
+// replies, matching each to the command it answers, and the events that follow.
+// RFC 5321 3.1 (greeting: 220, 554, 421), 3.2 (EHLO, HELO fallback), 4.2 and 4.3.2 (which
+// codes answer which command), 3.8 (421), RFC 2920 3.1 (pipelined replies, in order),
+// RFC 2033 4.2 (LMTP replies per recipient), RFC 3030 2 (BDAT replies), RFC 3207 4.2 and 5
+// (STARTTLS), RFC 4954 4 (AUTH: 334 continuation, 235, cancel with "*"), RFC 7628 3.2.2.
+//
+// Rules:
+//  1. A reply is read only when no event of the previous one is waiting, and when the output
+//     buffer has room for what the session may have to write in answer (a SASL response, RSET,
+//     QUIT, EHLO, "."); otherwise next_event() returns need_data and the driver sends output.
+//  2. The reply being handled stays at the front of the input buffer, unconsumed, until its
+//     last event is returned; the events view it. Then it is dropped.
+//  3. A code that cannot answer the command (a 3xx to anything but DATA and AUTH, anything but
+//     354 to DATA, anything but 220 to the greeting and STARTTLS, anything but 250 to EHLO and
+//     HELO, anything but 235 or 334 as a positive AUTH reply) is a protocol error.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace detail {
+constexpr bool is_positive(int code) noexcept {
+  return code >= 200 && code < 300;
+}
+constexpr bool is_negative(int code) noexcept {
+  return code >= 400;
+}
+}  // namespace detail
+
+inline client_event client_session::next_event() noexcept {
+  if (notes_size_ != 0) return pop_note();
+  if (held_ != 0) {  // rule 2: the previous reply's events are all out
+    input_.consume(held_);
+    held_ = 0;
+    current_ = reply{};
+  }
+  if (state_ == client_state::closed) return client_events::closed{close_reason_};
+  if (state_ == client_state::tls_pending) {
+    if (!eof_) return client_events::need_data{};
+    close_now(errc::connection_lost);  // the server left during the handshake
+    return pop_note();
+  }
+  return read_reply();
+}
+
+inline client_event client_session::pop_note() noexcept {
+  const note n = notes_[notes_head_];
+  notes_head_ = (notes_head_ + 1) % max_notes;
+  --notes_size_;
+  const reply r = n.with_reply ? current_ : reply{};
+  switch (n.kind) {
+    case note_kind::reply:
+      return client_events::reply_received{n.command, n.index, r};
+    case note_kind::ready:
+      return client_events::ready{caps_, esmtp_, tls_active()};
+    case note_kind::start_tls:
+      // Rule 5 of session.hpp: whatever followed the 220 is never read (response injection).
+      input_.clear();
+      held_ = 0;
+      current_ = reply{};
+      reader_.reset();
+      return client_events::start_tls{};
+    case note_kind::auth_done: {
+      const char* chal = sasl_.get() + sasl_raw_size(cfg_.limits) + cfg_.limits.auth_line;
+      return client_events::auth_done{n.flag, mech_name_, std::string_view(chal, challenge_size_),
+                                      n.error, r};
+    }
+    case note_kind::recipient:
+      return client_events::recipient_result{n.index, n.flag, r};
+    case note_kind::body_ready:
+      return client_events::body_ready{};
+    case note_kind::delivery:
+      return client_events::delivery_result{n.index, n.flag, r};
+    case note_kind::done:
+      return client_events::transaction_done{n.flag, n.command, n.error, n.index, r};
+    case note_kind::protocol_error:
+      return client_events::protocol_error{n.error};
+    case note_kind::closed:
+      return client_events::closed{n.error};
+  }
+  return client_events::need_data{};
+}
+
+inline client_event client_session::read_reply() noexcept {
+  // Rule 1: room for the session's answer (a SASL response may be as long as auth_line).
+  const bool auth = queue_size_ != 0 && front().command == client_command::auth;
+  const std::size_t room = auth ? cfg_.limits.auth_line + 8 : own_reserve();
+  if (output_.space() < room) return client_events::need_data{};
+  const reply_result r = reader_.read(input_.view());
+  if (r.status == reply_status::error) {
+    fail_protocol(r.error);
+    return pop_note();
+  }
+  if (r.status == reply_status::need_more) {
+    if (eof_) return on_eof();
+    return client_events::need_data{};
+  }
+  held_ = r.consumed;
+  current_ = r.value;
+  on_reply(current_);
+  return notes_size_ != 0 ? pop_note() : next_event();
+}
+
+inline client_event client_session::on_eof() noexcept {
+  if (state_ == client_state::closing && queue_size_ != 0 &&
+      front().command == client_command::quit) {
+    close_now(close_reason_);  // the server closed instead of (or after) its 221
+  } else {
+    abort_transaction(errc::connection_lost, false);
+    close_now(errc::connection_lost);
+  }
+  return pop_note();
+}
+
+inline void client_session::timeout() noexcept {
+  if (state_ == client_state::closed) return;
+  abort_transaction(errc::timeout, false);
+  if (state_ == client_state::closing && close_reason_ != errc{}) {
+    close_now(close_reason_);  // the session was ending for that reason anyway
+    return;
+  }
+  close_now(errc::timeout);
+}
+
+inline std::error_code client_session::tls_started() noexcept {
+  if (state_ != client_state::tls_pending) return errc::invalid_state;
+  tls_ = true;
+  input_.clear();
+  held_ = 0;
+  current_ = reply{};
+  reader_.reset();
+  // RFC 3207 4.2: the client discards what it knew from the server and asks again.
+  caps_ = ehlo_capabilities{};
+  esmtp_ = false;
+  state_ = client_state::opening;
+  send_hello();
+  return {};
+}
+
+inline deadline client_session::current_timeout() const noexcept {
+  const client_timeouts& t = cfg_.timeouts;
+  if (state_ == client_state::closed || state_ == client_state::tls_pending) return {};
+  if (tx_ == transaction_phase::body && !output_.empty())
+    return {timeout_kind::data_block, t.data_block};
+  if (queue_size_ == 0) return {};
+  const entry& e = queue_[queue_head_];
+  switch (e.command) {
+    case client_command::greeting:
+      return {timeout_kind::greeting, t.greeting};
+    case client_command::mail:
+      return {timeout_kind::reply, t.mail};
+    case client_command::rcpt:
+      return {timeout_kind::reply, t.rcpt};
+    case client_command::data:
+      return {timeout_kind::data_init, t.data_init};
+    case client_command::data_end:
+      return {timeout_kind::data_term, t.data_term};
+    case client_command::bdat:
+      return e.last ? deadline{timeout_kind::data_term, t.data_term}
+                    : deadline{timeout_kind::data_block, t.data_block};
+    default:
+      return {timeout_kind::reply, t.command};
+  }
+}
+
+inline void client_session::on_reply(const reply& r) noexcept {
+  const int code = r.code();
+  if (queue_size_ == 0) {  // rule 3 of session.hpp: nobody asked
+    add_note({note_kind::reply, client_command::none, false, true, errc{}, 0});
+    if (code == 421) {
+      abort_transaction(errc::session_closed, true);
+      close_now(errc::session_closed);
+    } else {
+      fail_protocol(errc::protocol_error);
+    }
+    return;
+  }
+  entry& e = front();
+  std::uint32_t index = e.index;
+  if ((e.command == client_command::data_end || (e.command == client_command::bdat && e.last)) &&
+      cfg_.lmtp && !e.dummy && tx_data_.accepted != 0) {
+    index = static_cast<std::uint32_t>(next_accepted());
+  }
+  add_note({note_kind::reply, e.command, false, true, errc{}, index});
+  // Names the stage of a transaction that this reply ends by breaking the protocol.
+  struct answering_scope {
+    client_command& slot;
+    ~answering_scope() { slot = client_command::none; }
+  } scope{answering_};
+  if (e.in_transaction) answering_ = e.command;
+  // RFC 5321 3.8: 421 answers any command and the server closes the connection.
+  if (code == 421 && e.command != client_command::quit) {
+    abort_transaction(errc::session_closed, true);
+    close_now(errc::session_closed);
+    return;
+  }
+  bool ok = true;
+  switch (e.command) {
+    case client_command::greeting:
+    case client_command::ehlo:
+    case client_command::helo:
+    case client_command::lhlo:
+    case client_command::starttls:
+      ok = on_opening_reply(e, r);
+      break;
+    case client_command::auth:
+      ok = on_auth_reply(r);
+      break;
+    case client_command::mail:
+    case client_command::rcpt:
+    case client_command::data:
+    case client_command::data_end:
+    case client_command::bdat:
+      ok = on_transaction_reply(e, r);
+      break;
+    case client_command::rset:
+    case client_command::noop:
+    case client_command::none:
+      ok = code / 100 != 3;
+      pop_entry();
+      break;
+    case client_command::quit:
+      pop_entry();
+      close_now(close_reason_);
+      return;
+  }
+  if (!ok) {
+    fail_protocol(errc::protocol_error);
+    return;
+  }
+  finish_transaction_if_over(true);
+}
+
+inline bool client_session::on_opening_reply(const entry& e, const reply& r) noexcept {
+  const client_command c = e.command;
+  const int code = r.code();
+  pop_entry();
+  if (c == client_command::greeting || c == client_command::starttls) {
+    if (code == 220) {
+      if (c == client_command::greeting) {
+        state_ = client_state::opening;
+        send_hello();
+      } else {
+        state_ = client_state::tls_pending;
+        add_note({note_kind::start_tls});
+      }
+      return true;
+    }
+    if (!detail::is_negative(code)) return false;
+    if (c == client_command::greeting) {
+      start_quit(errc::session_closed);  // RFC 5321 3.1: the server waits for QUIT after 554
+    } else if (cfg_.tls == tls_policy::require) {
+      start_quit(errc::tls_required);  // no downgrade
+    } else {
+      state_ = client_state::ready;  // opportunistic: go on without TLS
+      add_note({note_kind::ready});
+    }
+    return true;
+  }
+  // EHLO, HELO, LHLO
+  if (code == 250) {
+    if (c == client_command::helo) {
+      caps_ = ehlo_capabilities{};
+      esmtp_ = false;
+    } else {
+      const result<ehlo_capabilities> caps = parse_ehlo_reply(r, cfg_.limits);
+      if (!caps) {
+        // A malformed capability list: the server's extensions cannot be trusted.
+        fail_protocol(caps.error());
+        return true;
+      }
+      store_capabilities(*caps);
+      esmtp_ = true;
+    }
+    continue_opening();
+    return true;
+  }
+  if (!detail::is_negative(code)) return false;
+  if (c == client_command::ehlo && (code == 500 || code == 502)) {
+    write_own(helo_command{host_});  // RFC 5321 3.2: the server does not know EHLO
+    push_entry({client_command::helo});
+  } else {
+    start_quit(errc::session_closed);
+  }
+  return true;
+}
+
+inline void client_session::continue_opening() noexcept {
+  const bool offered = esmtp_ && caps_.has(ehlo_extension::starttls);
+  if (!tls_active() && cfg_.tls != tls_policy::never && offered) {
+    write_own(starttls_command{});
+    push_entry({client_command::starttls});
+    return;
+  }
+  if (!tls_active() && cfg_.tls == tls_policy::require) {
+    start_quit(errc::tls_required);  // the server hides STARTTLS (or HELO): no downgrade
+    return;
+  }
+  state_ = client_state::ready;
+  add_note({note_kind::ready});
+}
+
+inline void client_session::store_capabilities(const ehlo_capabilities& c) noexcept {
+  caps_ = c;
+  byte_writer w(caps_buf_.get(), caps_size(cfg_.limits));
+  auto keep = [&w](std::string_view s) {
+    const std::size_t at = w.size();
+    w.append(s);  // each string comes from one reply line: it fits (caps_size())
+    return std::string_view(w.view().data() + at, w.size() - at);
+  };
+  caps_.domain = keep(c.domain);
+  caps_.greeting = keep(c.greeting);
+  caps_.auth_params = keep(c.auth_params);
+  caps_.legacy_auth_params = keep(c.legacy_auth_params);
+  caps_.raw = {};
+}
+
+inline bool client_session::on_auth_reply(const reply& r) noexcept {
+  const int code = r.code();
+  pop_entry();
+  if (code == 334) {
+    const std::size_t raw_cap = sasl_raw_size(cfg_.limits);
+    char* const raw = sasl_.get();
+    char* const b64 = raw + raw_cap;
+    char* const chal = b64 + cfg_.limits.auth_line;
+    // The challenge: base64 on the 334 line (RFC 4954 4), kept for auth_done.
+    challenge_size_ = 0;
+    const result<std::string_view> dec = decode_base64(r.text(), chal, cfg_.limits.reply_line);
+    if (dec) challenge_size_ = dec->size();
+    byte_writer out = output_.back_writer();
+    std::error_code e;
+    if (ir_deferred_) {  // the initial response that did not fit on the AUTH line
+      ir_deferred_ = false;
+      e = write_sasl_response(out, std::string_view(b64, deferred_ir_), cfg_.limits);
+      if (e) auth_error_ = errc::auth_line_too_long;
+    } else if (!dec) {
+      auth_error_ = errc::bad_base64;
+    } else {
+      byte_writer resp(raw, raw_cap);
+      const sasl::step_status st = mech_ ? mech_->step(*dec, resp) : sasl::step_status::failed;
+      if (st == sasl::step_status::send || st == sasl::step_status::done) {
+        const result<std::string_view> enc = encode_base64(resp.view(), b64, cfg_.limits.auth_line);
+        e = enc ? write_sasl_response(out, *enc, cfg_.limits) : make_error_code(errc::output_full);
+        if (e) auth_error_ = errc::auth_line_too_long;
+      } else {
+        auth_error_ = errc::auth_cancelled;
+      }
+    }
+    if (auth_error_ != errc{}) {
+      out = output_.back_writer();
+      write_sasl_cancel(out);  // RFC 4954 4: "*" ends the exchange; the server answers 501
+    }
+    output_.commit(out.size());
+    wipe_sasl();
+    push_entry({client_command::auth});
+    return true;
+  }
+  if (code != 235 && !detail::is_negative(code)) return false;
+  ir_deferred_ = false;
+  wipe_sasl();
+  if (code == 235) authenticated_ = true;
+  add_note({note_kind::auth_done, client_command::auth, code == 235, true, auth_error_, 0});
+  return true;
+}
+
+inline bool client_session::on_transaction_reply(entry& e, const reply& r) noexcept {
+  const int code = r.code();
+  const bool positive = detail::is_positive(code);
+  transaction& t = tx_data_;
+  switch (e.command) {
+    case client_command::mail:
+      pop_entry();
+      if (code / 100 == 3) return false;
+      if (!positive) fail_transaction(client_command::mail);
+      return true;
+    case client_command::rcpt: {
+      const std::uint32_t index = e.index;
+      pop_entry();
+      if (code / 100 == 3) return false;
+      ++t.rcpt_replies;
+      if (positive) {
+        ++t.accepted;
+        if (index < cfg_.limits.max_recipients)
+          accepted_[index / 8] =
+              static_cast<unsigned char>(accepted_[index / 8] | 1u << (index % 8));
+      } else if (index < cfg_.limits.max_recipients) {
+        accepted_[index / 8] =
+            static_cast<unsigned char>(accepted_[index / 8] & ~(1u << (index % 8)));
+      }
+      add_note({note_kind::recipient, client_command::rcpt, positive, true, errc{}, index});
+      return true;
+    }
+    case client_command::data:
+      pop_entry();
+      if (code == 354) {
+        if (t.failed || t.accepted == 0) {
+          // RFC 2920 3.1: DATA accepted with no valid recipient: end the empty message.
+          fail_transaction(client_command::rcpt);
+          stuffer_.reset();
+          byte_writer w = output_.back_writer();
+          stuffer_.finish(w);
+          output_.commit(w.size());
+          entry end{client_command::data_end, true};
+          end.dummy = true;
+          push_entry(end);
+          return true;
+        }
+        stuffer_.reset();
+        tx_ = transaction_phase::body;
+        add_note({note_kind::body_ready});
+        return true;
+      }
+      if (!detail::is_negative(code)) return false;
+      fail_transaction(t.accepted == 0 ? client_command::rcpt : client_command::data);
+      return true;
+    default:  // data_end, bdat
+      break;
+  }
+  if (code / 100 == 3) return false;
+  const bool ends_message = e.command == client_command::data_end || e.last;
+  if (!ends_message) {  // a BDAT chunk that is not the last
+    pop_entry();
+    if (!positive) fail_transaction(t.accepted == 0 ? client_command::rcpt : client_command::bdat);
+    return true;
+  }
+  if (e.replies == 0) e.replies = cfg_.lmtp && t.accepted != 0 && !e.dummy ? t.accepted : 1;
+  const client_command stage = e.command;
+  const bool lmtp = cfg_.lmtp && !e.dummy && t.accepted != 0;
+  if (lmtp) {
+    const std::uint32_t index = static_cast<std::uint32_t>(t.lmtp_cursor - 1);
+    add_note({note_kind::delivery, stage, positive, true, errc{}, index});
+    if (positive) ++t.delivered;
+  } else if (positive) {
+    t.delivered = t.accepted;
+  }
+  if (--e.replies == 0) {
+    pop_entry();
+    if (t.accepted == 0)
+      fail_transaction(client_command::rcpt);
+    else if (t.delivered == 0)
+      fail_transaction(stage);
+    if (tx_ != transaction_phase::none) tx_ = transaction_phase::ending;
+  }
+  return true;
+}
+
+inline std::size_t client_session::next_accepted() noexcept {
+  transaction& t = tx_data_;
+  const std::uint32_t limit = t.rcpts_sent < cfg_.limits.max_recipients
+                                  ? t.rcpts_sent
+                                  : static_cast<std::uint32_t>(cfg_.limits.max_recipients);
+  while (t.lmtp_cursor < limit && (accepted_[t.lmtp_cursor / 8] & (1u << (t.lmtp_cursor % 8))) == 0)
+    ++t.lmtp_cursor;
+  return t.lmtp_cursor++;
+}
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/client/session_receive.hpp
+// end file smtpkit/client/session.hpp
+// begin file smtpkit/sasl/login.hpp
+// smtpkit sasl: LOGIN, client side. draft-murchison-sasl-login-00 (the server asks for the user
+// name, then for the password, each in its own challenge), RFC 4954 4 (the SMTP profile).
+//
+// Rules:
+//  1. LOGIN is server-first: start() writes nothing; the first challenge is answered with the
+//     user name and the second with the password, whatever their text ("Username:",
+//     "User Name", ... as servers vary). A third challenge fails the exchange.
+//  2. An empty user name fails start() (nothing is sent).
+//  3. LOGIN sends the password as it is (base64 is no protection): use it over TLS only.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace sasl {
+
+/// LOGIN for a client: the user name, then the password, each in answer to a challenge.
+/// @warning Holds views of the credentials: they must outlive every exchange.
+class login_client final : public client_mechanism {
+ public:
+  /// Makes the mechanism for @p user and @p password.
+  login_client(std::string_view user, std::string_view password) noexcept
+      : user_(user), password_(password) {}
+
+  /// Returns "LOGIN".
+  std::string_view name() const noexcept override { return "LOGIN"; }
+
+  /// Begins an exchange. @return step_status::wait, or step_status::failed for an empty user.
+  step_status start(byte_writer&) noexcept override {
+    step_ = 0;
+    return user_.empty() ? step_status::failed : step_status::wait;
+  }
+
+  /// Answers the first challenge with the user name and the second with the password.
+  /// @return step_status::send, or step_status::failed (a third challenge, or no room).
+  step_status step(std::string_view, byte_writer& out) noexcept override {
+    if (step_ > 1) return step_status::failed;
+    if (!out.append(step_ == 0 ? user_ : password_)) return step_status::failed;
+    ++step_;
+    return step_status::send;
+  }
+
+ private:
+  std::string_view user_;
+  std::string_view password_;
+  unsigned char step_ = 0;  // challenges answered in this exchange
+};
+
+}  // namespace sasl
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/sasl/login.hpp
+// begin file smtpkit/sasl/oauthbearer.hpp
+// smtpkit sasl: OAUTHBEARER, client side. RFC 7628 3.1 (the client response), 3.2.2 and 3.2.3
+// (the server's error challenge and the client's answer), RFC 5801 4 (the GS2 header and
+// saslname escaping), RFC 6750 2.1 (b64token).
+//
+//   kvsep        = %x01
+//   key          = 1*(ALPHA)
+//   value        = *(VCHAR / SP / HTAB / CR / LF )
+//   kvpair       = key "=" value kvsep
+//   client-resp  = (gs2-header kvsep *kvpair kvsep) / kvsep
+//   gs2-header   = gs2-cb-flag "," [ gs2-authzid ] ","   ; here always "n"
+//   gs2-authzid  = "a=" saslname                          ; "," as "=2C", "=" as "=3D"
+//   auth-value   = "Bearer" 1*SP b64token
+//
+// Rules:
+//  1. OAUTHBEARER is client-first: start() writes "n,a=<user>," ^A ["host=" host ^A]
+//     ["port=" port ^A] "auth=Bearer " token ^A ^A (the order of RFC 7628 4.1's example).
+//  2. A server that refuses the token sends a 334 challenge holding a JSON error (RFC 7628
+//     3.2.2); the client answers it with a single %x01 (3.2.3) and the server then sends its
+//     5xx. A second challenge fails the exchange.
+//  3. A user holding NUL, a host that is not VCHARs, or a token outside the RFC 6750 b64token
+//     alphabet fails start() (nothing is sent). An empty user leaves the authzid out.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace sasl {
+
+/// OAUTHBEARER (RFC 7628) for a client: the user, the server's host and port, and an OAuth 2.0
+/// bearer token in one message.
+/// @warning Holds views of its arguments: they must outlive every exchange.
+class oauthbearer_client final : public client_mechanism {
+ public:
+  /// Makes the mechanism.
+  /// @param user the authorization identity (usually the mail address); "" to leave it out.
+  /// @param token the access token (RFC 6750 b64token).
+  /// @param host the server's host name as the client knows it, or "" to leave it out.
+  /// @param port the server's port, or 0 to leave it out.
+  oauthbearer_client(std::string_view user, std::string_view token, std::string_view host = {},
+                     std::uint16_t port = 0) noexcept
+      : user_(user), token_(token), host_(host), port_(port) {}
+
+  /// Returns "OAUTHBEARER".
+  std::string_view name() const noexcept override { return "OAUTHBEARER"; }
+
+  /// Writes the client response of rule 1.
+  /// @return step_status::send, or step_status::failed (see rule 3, or no room in @p out).
+  step_status start(byte_writer& out) noexcept override {
+    errors_ = 0;
+    if (detail::contains(user_, '\0') || !detail::is_b64token(token_)) return step_status::failed;
+    for (char c : host_)
+      if (!ascii::is_vchar(c)) return step_status::failed;
+    const std::size_t mark = out.mark();
+    bool ok = out.append("n,");
+    if (!user_.empty()) {
+      ok = ok && out.append("a=");
+      for (char c : user_) {  // saslname (RFC 5801 4)
+        if (c == ',')
+          ok = ok && out.append("=2C");
+        else if (c == '=')
+          ok = ok && out.append("=3D");
+        else
+          ok = ok && out.push(c);
+      }
+    }
+    ok = ok && out.append(",\x01");
+    if (!host_.empty()) ok = ok && detail::append_all(out, {"host=", host_, "\x01"});
+    if (port_ != 0) ok = ok && out.append("port=") && out.append_uint(port_) && out.push('\x01');
+    ok = ok && detail::append_all(out, {"auth=Bearer ", token_, "\x01\x01"});
+    if (!ok) {
+      out.rollback(mark);
+      return step_status::failed;
+    }
+    return step_status::send;
+  }
+
+  /// Answers the server's error challenge (RFC 7628 3.2.2) with a single %x01 (3.2.3), once.
+  step_status step(std::string_view, byte_writer& out) noexcept override {
+    if (errors_++ != 0 || !out.push('\x01')) return step_status::failed;
+    return step_status::send;
+  }
+
+ private:
+  std::string_view user_;
+  std::string_view token_;
+  std::string_view host_;
+  std::uint16_t port_ = 0;
+  unsigned char errors_ = 0;  // error challenges answered in this exchange
+};
+
+}  // namespace sasl
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/sasl/oauthbearer.hpp
+// begin file smtpkit/sasl/plain.hpp
+// smtpkit sasl: PLAIN, client side. RFC 4616 2 (the message), RFC 4954 4 (sent as the initial
+// response of AUTH PLAIN).
+//
+//   message  = [authzid] UTF8NUL authcid UTF8NUL passwd
+//   authcid  = 1*SAFE ; MUST accept up to 255 octets
+//   authzid  = 1*SAFE ; MUST accept up to 255 octets
+//   passwd   = 1*SAFE ; MUST accept up to 255 octets
+//   SAFE     = UTF1 / UTF2 / UTF3 / UTF4 ; any UTF-8 encoded Unicode character except NUL
+//
+// Rules:
+//  1. PLAIN is client-first: start() writes the whole message; there is no second message.
+//  2. An empty authcid or password, or a NUL in any field, fails start() (nothing is sent).
+//  3. The password goes only into the writer given to start(); use PLAIN over TLS only (the
+//     session refuses AUTH without TLS unless the application allows it).
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace sasl {
+
+/// PLAIN (RFC 4616) for a client: one message with the identities and the password.
+/// @warning Holds views of the credentials: they must outlive every exchange.
+class plain_client final : public client_mechanism {
+ public:
+  /// Makes the mechanism.
+  /// @param authcid the authentication identity (the user name).
+  /// @param password the password.
+  /// @param authzid the authorization identity, or "" to act as @p authcid.
+  plain_client(std::string_view authcid, std::string_view password,
+               std::string_view authzid = {}) noexcept
+      : authcid_(authcid), password_(password), authzid_(authzid) {}
+
+  /// Returns "PLAIN".
+  std::string_view name() const noexcept override { return "PLAIN"; }
+
+  /// Writes authzid NUL authcid NUL passwd.
+  /// @return step_status::send, or step_status::failed (an empty authcid or password, a NUL in a
+  ///         field, or no room in @p out).
+  step_status start(byte_writer& out) noexcept override {
+    if (authcid_.empty() || password_.empty() || detail::contains(authzid_, '\0') ||
+        detail::contains(authcid_, '\0') || detail::contains(password_, '\0'))
+      return step_status::failed;
+    const char nul[1] = {'\0'};
+    const std::string_view sep(nul, 1);
+    return detail::append_all(out, {authzid_, sep, authcid_, sep, password_}) ? step_status::send
+                                                                              : step_status::failed;
+  }
+
+  /// PLAIN has no second message: any challenge fails the exchange.
+  step_status step(std::string_view, byte_writer&) noexcept override { return step_status::failed; }
+
+ private:
+  std::string_view authcid_;
+  std::string_view password_;
+  std::string_view authzid_;
+};
+
+}  // namespace sasl
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/sasl/plain.hpp
+// begin file smtpkit/sasl/xoauth2.hpp
+// smtpkit sasl: XOAUTH2, client side (Google's and Microsoft's OAuth 2.0 mechanism for SMTP,
+// the predecessor of RFC 7628 OAUTHBEARER), with the bearer token of RFC 6750 2.1.
+//
+//   initial response = "user=" user %x01 "auth=Bearer " b64token %x01 %x01
+//
+// Rules:
+//  1. XOAUTH2 is client-first: start() writes the whole initial response.
+//  2. A server that refuses the token sends a 334 challenge holding a JSON error (the session
+//     hands it to the application in auth_done::server_message); the client answers it with an
+//     empty response and the server then sends its 5xx. A second challenge fails the exchange.
+//  3. An empty user, a user holding %x01, or a token outside the RFC 6750 b64token alphabet
+//     fails start() (nothing is sent).
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+namespace sasl {
+
+/// XOAUTH2 for a client: the user and an OAuth 2.0 bearer token in one message.
+/// @warning Holds views of the user and token: they must outlive every exchange.
+class xoauth2_client final : public client_mechanism {
+ public:
+  /// Makes the mechanism for @p user (usually the mail address) and the access @p token.
+  xoauth2_client(std::string_view user, std::string_view token) noexcept
+      : user_(user), token_(token) {}
+
+  /// Returns "XOAUTH2".
+  std::string_view name() const noexcept override { return "XOAUTH2"; }
+
+  /// Writes "user=" user ^A "auth=Bearer " token ^A ^A.
+  /// @return step_status::send, or step_status::failed (see rule 3, or no room in @p out).
+  step_status start(byte_writer& out) noexcept override {
+    errors_ = 0;
+    if (user_.empty() || detail::contains(user_, '\x01') || detail::contains(user_, '\0') ||
+        !detail::is_b64token(token_))
+      return step_status::failed;
+    return detail::append_all(out, {"user=", user_,
+                                    "\x01"
+                                    "auth=Bearer ",
+                                    token_, "\x01\x01"})
+               ? step_status::send
+               : step_status::failed;
+  }
+
+  /// Answers the server's error challenge with an empty response (once).
+  step_status step(std::string_view, byte_writer&) noexcept override {
+    return errors_++ == 0 ? step_status::send : step_status::failed;
+  }
+
+ private:
+  std::string_view user_;
+  std::string_view token_;
+  unsigned char errors_ = 0;  // error challenges answered in this exchange
+};
+
+}  // namespace sasl
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/sasl/xoauth2.hpp
+// end file smtpkit/client.hpp
+// begin file smtpkit/codec/bdat.hpp
+// smtpkit codec: the data side of BDAT. Passes through exactly the number of octets that a
+// "BDAT <chunk-size> [LAST]" command announced, over input split anywhere, without copying.
+// RFC 3030 2 (CHUNKING: "bdat-cmd ::= "BDAT" SP chunk-size [ SP end-marker ] CR LF",
+// chunk-size ::= 1*DIGIT, end-marker ::= "LAST"), 3 (BINARYMIME). The command line itself is
+// parsed by command.hpp.
+//
+// Rules:
+//  1. A chunk is exactly the announced number of octets. They are passed through as they are:
+//     no dot-stuffing, no line ends, no check of CR, LF or NUL (RFC 3030 2: the data is sent
+//     "without any transparency or line-length restrictions").
+//  2. Bytes after the chunk are never consumed: they are the next command.
+//  3. "BDAT 0 LAST" (and "BDAT 0") is an empty chunk, complete at once.
+//  4. After a LAST chunk completes the message is over; start() refuses another chunk until
+//     reset() (the owner replies to the message first).
+//  5. Zero-copy and allocation-free: chunk bytes are views into the caller's input.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// What bdat_reader::next() found.
+enum class bdat_status : unsigned char {
+  need_more = 0,  ///< the chunk needs more bytes and there are none now
+  chunk = 1,      ///< chunk bytes are in `data`; more are to come
+  complete = 2,   ///< the chunk is complete; `data` holds its last bytes (maybe none)
+  idle = 3,       ///< no chunk was started (or the last one already completed)
+};
+
+/// The outcome of one bdat_reader::next() call.
+struct bdat_result {
+  /// What was found.
+  bdat_status status = bdat_status::need_more;
+  /// Chunk bytes, a view into the input.
+  /// @warning Valid as long as the bytes given to next() are.
+  std::string_view data{};
+  /// How many bytes the caller must drop from the front of its input.
+  std::size_t consumed = 0;
+  /// With bdat_status::complete: true when the chunk was announced with LAST (the message is
+  /// complete too).
+  bool last = false;
+};
+
+/// Counts the octets of BDAT chunks and passes them through.
+///
+/// Contract: after parsing "BDAT n [LAST]", the owner calls start(n, last), then passes its
+/// unconsumed bytes (those after the BDAT command's CRLF) to next() and drops `consumed` after
+/// each call, until next() returns complete.
+class bdat_reader {
+ public:
+  /// Starts a chunk of @p size octets, the last of the message when @p last.
+  /// @return an empty error_code, or errc::invalid_state when a chunk is still incomplete or the
+  ///         LAST chunk has already completed (call reset() for a new message); nothing changes.
+  std::error_code start(std::uint64_t size, bool last) noexcept {
+    if (active_ || done_) return make_error_code(errc::invalid_state);
+    remaining_ = size;
+    last_ = last;
+    active_ = true;
+    return {};
+  }
+
+  /// Passes through the next bytes of the chunk in @p unconsumed.
+  /// @return idle (no chunk started: nothing consumed), need_more (@p unconsumed is empty),
+  ///         chunk (all of @p unconsumed belongs to the chunk, which needs more), or complete
+  ///         (the chunk's last bytes; what follows them is not consumed; `last` tells whether
+  ///         the message is complete).
+  bdat_result next(std::string_view unconsumed) noexcept {
+    if (!active_) return {bdat_status::idle, {}, 0, false};
+    if (remaining_ > unconsumed.size()) {
+      if (unconsumed.empty()) return {bdat_status::need_more, {}, 0, false};
+      remaining_ -= unconsumed.size();
+      message_size_ += unconsumed.size();
+      return {bdat_status::chunk, unconsumed, unconsumed.size(), false};
+    }
+    const auto n = static_cast<std::size_t>(remaining_);  // fits: not above unconsumed.size()
+    remaining_ = 0;
+    message_size_ += n;
+    active_ = false;
+    done_ = last_;
+    return {bdat_status::complete, unconsumed.substr(0, n), n, last_};
+  }
+
+  /// Prepares for a new message: forgets any chunk in progress and the octet count.
+  void reset() noexcept {
+    remaining_ = 0;
+    message_size_ = 0;
+    active_ = false;
+    last_ = false;
+    done_ = false;
+  }
+
+  /// Returns true while a chunk is started and incomplete.
+  bool active() const noexcept { return active_; }
+  /// Returns true once the LAST chunk has completed.
+  bool message_complete() const noexcept { return done_; }
+  /// Returns the octets of the current chunk not yet passed through.
+  std::uint64_t remaining() const noexcept { return remaining_; }
+  /// Returns the octets passed through since reset(), over all chunks (for SIZE, RFC 1870).
+  std::uint64_t message_size() const noexcept { return message_size_; }
+
+ private:
+  std::uint64_t remaining_ = 0;
+  std::uint64_t message_size_ = 0;
+  bool active_ = false;
+  bool last_ = false;
+  bool done_ = false;
+};
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/bdat.hpp
 // begin file smtpkit/codec/line_reader.hpp
 // smtpkit codec: line framing. Splits the bytes a peer sends into CRLF-terminated lines,
 // incrementally, over input that arrives in chunks split anywhere, without copying.
@@ -6885,37 +9090,6 @@ constexpr std::string_view sequence_refusal(verb v, server_state s) noexcept {
 
 SMTPKIT_NAMESPACE_END
 // end file smtpkit/server/transitions.hpp
-// begin file smtpkit/session_time.hpp
-// smtpkit: the deadlines a session asks its driver to keep (RFC 5321 4.5.3.2). The core reads no
-// clock: a session says which timer applies now and for how long; the driver arms it and calls
-// timeout() when it fires.
-// SPDX-License-Identifier: MIT
-
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// Which RFC 5321 4.5.3.2 timer applies.
-enum class timeout_kind : unsigned char {
-  none = 0,          ///< no timer (closed, or waiting on the application, not the peer)
-  greeting = 1,      ///< client: waiting for the 220 greeting (4.5.3.2.1, 5 minutes)
-  reply = 2,         ///< client: waiting for a reply to MAIL, RCPT or another command
-                     ///< (4.5.3.2.2/3, 5 minutes)
-  data_init = 3,     ///< client: waiting for 354 (4.5.3.2.4, 2 minutes)
-  data_block = 4,    ///< server: waiting for message data or a BDAT chunk (3 minutes for a client's
-                     ///< block send, 4.5.3.2.5; the server uses its idle timeout)
-  data_term = 5,     ///< client: waiting for the reply to the end of data (4.5.3.2.6, 10 minutes)
-  auth = 6,          ///< server: waiting for a SASL response
-  next_command = 7,  ///< server: waiting for the next command (4.5.3.2.7, 5 minutes)
-};
-
-/// A deadline: the kind of wait and its length in milliseconds (0 with timeout_kind::none).
-struct deadline {
-  timeout_kind kind = timeout_kind::none;
-  std::uint32_t milliseconds = 0;
-};
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/session_time.hpp
 
 SMTPKIT_NAMESPACE_BEGIN
 
