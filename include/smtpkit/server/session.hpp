@@ -179,10 +179,11 @@ class server_session {
   /// Returns where the session stands (see server/transitions.hpp).
   server_state state() const noexcept { return state_; }
   /// Returns true when the driver should read: not closed, no end of input seen, no decision
-  /// pending, not starting TLS, and room in the input buffer.
+  /// pending, not starting TLS, and room in the input buffer (counting the bytes the last event
+  /// consumed, which receive() drops before it takes more).
   bool wants_read() const noexcept {
     return state_ != server_state::closed && state_ != server_state::tls_pending && !eof_ &&
-           pending_ == pending::none && input_.space() != 0;
+           pending_ == pending::none && (input_.space() != 0 || consume_ != 0);
   }
   /// Returns true when pending_output() is not empty.
   bool wants_write() const noexcept { return !output_.empty(); }

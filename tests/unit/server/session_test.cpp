@@ -187,3 +187,24 @@ TEST_CASE("sessions hold little state beside their buffers") {
   MESSAGE("sizeof(server_session) = ", sizeof(smtpkit::server_session));
   CHECK(sizeof(smtpkit::server_session) <= 4096);
 }
+
+TEST_CASE("an endless line never stops the reading: wants_read() stays true while discarding") {
+  smtpkit::server_session s(smtpkit::server_config{});
+  pump(s);
+  const std::string junk(1 << 20, 'x');  // 1 MiB without CRLF, offered in 64 KiB reads
+  std::string_view rest = junk;
+  std::string out;
+  for (int rounds = 0; !rest.empty() && rounds < 10000; ++rounds) {
+    out += pump(s);
+    REQUIRE(s.wants_read());  // a driver that waits for it must not stall
+    rest.remove_prefix(s.receive(rest.substr(0, 65536)));
+  }
+  CHECK(rest.empty());
+  std::string_view tail = "\r\nNOOP\r\n";
+  for (int rounds = 0; !tail.empty() && rounds < 100; ++rounds) {
+    out += pump(s);
+    tail.remove_prefix(s.receive(tail));
+  }
+  out += pump(s);
+  CHECK(out == "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n");
+}
