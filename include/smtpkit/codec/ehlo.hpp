@@ -7,8 +7,10 @@
 // SMTPUTF8 (RFC 6531), DSN (RFC 3461), ENHANCEDSTATUSCODES (RFC 2034), REQUIRETLS (RFC 8689).
 //
 // Rules:
-//  1. The reply must be 250. Its first line is "Domain [SP ehlo-greet]" (an address literal is
-//     taken too, as RFC 5321 allows it in the 220 greeting); every further line is an ehlo-line:
+//  1. The reply must be 250. Its first line is "Domain [SP ehlo-greet]"; the name is taken as
+//     given (display only: a client must not fail over a server named "mail_gw") and only its
+//     length is bounded. The writer sends only a valid Domain or address literal. Every further
+//     line is an ehlo-line:
 //     a keyword of letters, digits and '-' (starting with a letter or digit), then zero or more
 //     SP-separated params of %d33-126. Nothing else passes (errc::bad_reply).
 //  2. Keywords and mechanism names compare without regard to case.
@@ -447,9 +449,10 @@ struct ehlo_capabilities {
 /// @param r a reply read by reply_reader.
 /// @param lim lim.domain bounds the domain (255).
 /// @return the capabilities, or: errc::bad_reply_code (the reply is not 250: the caller should
-///   fall back to HELO or give up), errc::bad_domain / errc::domain_too_long (first line),
-///   errc::bad_reply (a line that is no ehlo-line), errc::bad_number (SIZE's value is not one
-///   number of at most 20 digits that fits 64 bits).
+///   fall back to HELO or give up), errc::domain_too_long (the first line's name is over
+///   lim.domain; otherwise that name is taken as given, for display only), errc::bad_reply (a line
+///   that is no ehlo-line), errc::bad_number (SIZE's value is not one number of at most 20 digits
+///   that fits 64 bits).
 /// @warning The capabilities hold views into the reply's bytes.
 inline result<ehlo_capabilities> parse_ehlo_reply(const reply& r,
                                                   const limits& lim = limits{}) noexcept {
@@ -465,8 +468,10 @@ inline result<ehlo_capabilities> parse_ehlo_reply(const reply& r,
       caps.domain = t.substr(0, sp);
       caps.greeting = sp == std::string_view::npos ? std::string_view(t.data() + t.size(), 0)
                                                    : t.substr(sp + 1);
-      const errc e = detail::check_ehlo_domain(caps.domain, lim.domain);
-      if (e != errc{}) return e;
+      // The server's name is for display only: a client must not fail a delivery over a name
+      // like "mail_gw" that breaks the Domain rule (Postfix's client does not check it
+      // either); only its length is bounded.
+      if (caps.domain.size() > lim.domain) return errc::domain_too_long;
       continue;
     }
     const detail::ehlo_line_parts p = detail::split_ehlo_line(t);
