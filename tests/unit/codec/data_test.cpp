@@ -524,7 +524,7 @@ TEST_CASE("data_reader: faults are recorded, not fatal, and reported by priority
 
 // RFC 5321 4.5.3.1.6: "The maximum total length of a text line including the <CRLF> is 1000
 // octets (not counting the leading dot duplicated for transparency)."
-TEST_CASE("data_reader: text line limit") {
+TEST_CASE("data_reader: text line limit" * doctest::test_suite("slow")) {
   const std::string l998(998, 't');
   check_message(l998 + "\r\n.\r\n", {l998 + "\r\n"});
   check_message(l998 + "t\r\n.\r\n", {l998 + "t\r\n", true, "", false, false, true});
@@ -576,7 +576,8 @@ TEST_CASE("data_reader: line lengths around the limit, both scans, many layouts"
   }
 }
 
-TEST_CASE("data_reader: random inputs, both scans against the model") {
+TEST_CASE("data_reader: random inputs, both scans against the model" *
+          doctest::test_suite("slow")) {
   std::mt19937 rng(2024);
   const char alphabet[] = {'a', 'b', '.', '.', '\r', '\n', '\r', '\n', ' ', '\0', 'z', 'q'};
   for (int round = 0; round < 3000; ++round) {
