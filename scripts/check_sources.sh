@@ -13,11 +13,11 @@ bad=$(grep -rlE '#\s*include\s*[<"](asio\.hpp|asio/)' include | grep -v '^includ
 [[ -n $bad ]] && report "Asio included outside include/smtpkit/asio/: $bad"
 bad=$(grep -rlE '#\s*include\s*[<"]wolfssl/' include | grep -v '^include/smtpkit/wolfssl/')
 [[ -n $bad ]] && report "wolfSSL included outside include/smtpkit/wolfssl/: $bad"
-bad=$(grep -rlE '#\s*include\s*<smtpkit/(server|client|sasl|dns|asio|wolfssl)' include/smtpkit/core include/smtpkit/codec)
+bad=$(grep -rlE '#\s*include\s*<smtpkit(\.hpp|/(server|client|sasl|dns|asio|wolfssl|session_time))' include/smtpkit/core include/smtpkit/codec)
 [[ -n $bad ]] && report "core/ or codec/ includes a higher layer: $bad"
 bad=$(grep -rlE '#\s*include\s*<smtpkit/codec' include/smtpkit/core)
 [[ -n $bad ]] && report "core/ includes codec/: $bad"
-bad=$(grep -rlE '#\s*include\s*<(sys/socket\.h|netinet/|thread|chrono|iostream|fstream|cstdio|mutex)>' include/smtpkit/core include/smtpkit/codec include/smtpkit/server include/smtpkit/*.hpp include/smtpkit.hpp 2>/dev/null)
+bad=$(grep -rlE '#\s*include\s*<(sys/socket\.h|netinet/|unistd\.h|thread|chrono|ctime|time\.h|iostream|fstream|cstdio|mutex|future|condition_variable)>' include/smtpkit/core include/smtpkit/codec include/smtpkit/server include/smtpkit/client include/smtpkit/sasl include/smtpkit/*.hpp include/smtpkit.hpp 2>/dev/null)
 [[ -n $bad ]] && report "the sans-I/O core includes I/O, clock, thread or stream headers: $bad"
 bad=$(grep -rlP '[^\x00-\x7F]' include tests/unit tests/support fuzz/*.cpp fuzz/*.hpp examples bench/*.cpp bench/*.hpp scripts CMakeLists.txt 2>/dev/null)
 [[ -n $bad ]] && report "non-ASCII bytes in: $bad"
