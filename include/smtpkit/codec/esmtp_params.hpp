@@ -827,7 +827,7 @@ struct param_access {
           v = v * 10 + d;
           ++p;
         }
-        if (!has_value || p == s || !at_param_end(p, end)) return errc::bad_parameter;
+        if (!has_value || p == s || p - s > 20 || !at_param_end(p, end)) return errc::bad_parameter;
         m.size_ = v;
         m.bits_ = static_cast<std::uint8_t>(m.bits_ | mail_parameters::has_size_bit);
         return no_error;

@@ -114,6 +114,15 @@ TEST_CASE("esmtp: SIZE") {
     CHECK(mail_error(bad) == errc::bad_parameter);
   }
   CHECK(mail_error("SIZE=1 size=2") == errc::duplicate_parameter);
+  // 1*20DIGIT counts digits, leading zeros included: 21 or more digits are refused even when the
+  // value fits, alone (scalar path) and after other parameters (window path).
+  CHECK(mail_case("SIZE=00000000000000000001").r->size() == std::optional<std::uint64_t>(1));
+  for (std::string_view bad :
+       {"SIZE=000000000000000000001", "SIZE=00000000000000000000001",
+        "BODY=7BIT SIZE=000000000000000000001", "X=1 SIZE=0000000000000000000000000000001 Y"}) {
+    INFO(bad);
+    CHECK(mail_error(bad) == errc::bad_parameter);
+  }
 }
 
 // body-value = "7BIT" / "8BITMIME" / "BINARYMIME"   (RFC 6152, RFC 3030)
@@ -367,6 +376,7 @@ TEST_CASE("esmtp: the fast path decides exactly as the scalar path (random input
   const std::string_view params[] = {"SIZE=123",
                                      "SIZE=12345678901234567",
                                      "SIZE=99999999999999999999",
+                                     "SIZE=000000000000000000001",
                                      "SIZE=x",
                                      "SIZE=",
                                      "BODY=8BITMIME",
