@@ -97,8 +97,8 @@ inline void encode_base64_block(const char* in, std::size_t n, char* out) noexce
 /// Decodes @p n characters (a multiple of 4) at @p in. When @p last, the final quantum may end
 /// in "=" or "==". Writes to @p out unless it is null (validation only).
 /// Returns the number of bytes decoded, or npos when the input is not strict base64.
-inline std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
-                                       char* out) noexcept {
+constexpr std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
+                                          char* out) noexcept {
   constexpr std::size_t bad = static_cast<std::size_t>(-1);
   std::size_t full = n;
   if (last && n != 0 && in[n - 1] == '=') full = n - 4;  // the padded quantum, handled below
@@ -136,6 +136,13 @@ inline std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
 }
 
 }  // namespace detail
+
+/// Returns true when @p in is strict base64 (see the rules at the top of this file), exactly
+/// when decode_base64() would accept it; validates only, writes nothing. "" is valid.
+constexpr bool is_base64(std::string_view in) noexcept {
+  return in.size() % 4 == 0 && detail::decode_base64_block(in.data(), in.size(), true, nullptr) !=
+                                   static_cast<std::size_t>(-1);
+}
 
 /// Encodes @p in into @p out (RFC 4648 4, with padding, no line breaks).
 /// @return an empty error_code, or errc::output_full when base64_encoded_size(in.size())

@@ -29,6 +29,7 @@
 
 #include <cstddef>                         // size_t, ptrdiff_t
 #include <cstdint>                         // uint64_t
+#include <smtpkit/codec/base64.hpp>        // is_base64
 #include <smtpkit/codec/esmtp_params.hpp>  // mail_parameters, rcpt_parameters
 #include <smtpkit/codec/path.hpp>          // host, reverse_path, forward_path
 #include <smtpkit/core/bytes.hpp>          // ascii::parse_uint
@@ -223,18 +224,6 @@ struct sasl_response {
 };
 
 namespace detail {
-
-/// Returns true when @p s is base64 of RFC 4648 4: groups of four, "=" padding only at the
-/// end. "" is valid.
-constexpr bool is_base64(std::string_view s) noexcept {
-  const std::size_t n = s.size();
-  if (n % 4 != 0) return false;
-  std::size_t data = n;
-  if (n != 0 && s[n - 1] == '=') data = s[n - 2] == '=' ? n - 2 : n - 1;
-  for (std::size_t i = 0; i < data; ++i)
-    if (!(cls(s[i]) & cc_base64)) return false;
-  return true;
-}
 
 /// Returns true when @p s is an RFC 4422 sasl-mech: 1*20 mech-char.
 constexpr bool is_sasl_mech(std::string_view s) noexcept {
@@ -549,7 +538,7 @@ inline result<sasl_response> parse_sasl_response(std::string_view line,
                                                  const limits& lim = limits{}) noexcept {
   if (line.size() + 2 > lim.auth_line) return errc::auth_line_too_long;
   if (line == "*") return sasl_response{{}, true};
-  if (!detail::is_base64(line)) return errc::bad_base64;
+  if (!is_base64(line)) return errc::bad_base64;
   return sasl_response{line, false};
 }
 

@@ -400,7 +400,7 @@ inline std::error_code write_auth(byte_writer& out, std::string_view mechanism,
 inline std::error_code write_sasl_response(byte_writer& out, std::string_view base64,
                                            const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
-  if (!detail::is_base64(base64)) return o.fail(errc::invalid_argument);
+  if (!is_base64(base64)) return o.fail(errc::invalid_argument);
   o.put(base64);
   return o.finish(lim.auth_line);
 }

@@ -32,6 +32,8 @@ std::string decode(std::string_view in, errc* err = nullptr) {
   const std::error_code ec = smtpkit::decode_base64(g.view(), w);
   if (err) *err = ec ? static_cast<errc>(ec.value()) : errc{};
   if (ec) CHECK(w.size() == 0);
+  // The validate-only entry point agrees with the decoder on every input.
+  CHECK(smtpkit::is_base64(g.view()) == !ec);
   // The caller-buffer form agrees.
   char buf[1024];
   const auto r = smtpkit::decode_base64(g.view(), buf, sizeof buf);
@@ -165,6 +167,23 @@ TEST_CASE("strict decoding: non-zero trailing bits are refused") {
   }
   CHECK(ok2 == 256);    // one encoding per byte value
   CHECK(ok3 == 65536);  // one per pair of bytes
+}
+
+// RFC 4648 3.5: "the pad bits MUST be set to zero by conforming encoders"; is_base64 refuses
+// what decode_base64 refuses, so the command parser and writers (which use it) agree with it.
+TEST_CASE("is_base64: validation only, the same verdict as decoding") {
+  static_assert(smtpkit::is_base64(""), "constexpr");
+  static_assert(smtpkit::is_base64("QQ=="), "constexpr");
+  static_assert(!smtpkit::is_base64("QR=="), "constexpr");
+  CHECK(smtpkit::is_base64("dGVzdA=="));
+  CHECK(smtpkit::is_base64("Zm9vYg=="));
+  CHECK(smtpkit::is_base64("Zm9vYmE="));
+  CHECK_FALSE(smtpkit::is_base64("QR=="));  // low 4 bits of 'R' are not zero
+  CHECK_FALSE(smtpkit::is_base64("QUF="));  // low 2 bits of 'F' are not zero
+  CHECK_FALSE(smtpkit::is_base64("dGVzdA"));
+  CHECK_FALSE(smtpkit::is_base64("===="));
+  CHECK_FALSE(smtpkit::is_base64("dG=zdA=="));
+  CHECK_FALSE(smtpkit::is_base64("dGVz dA="));
 }
 
 TEST_CASE("round trip: every byte value and every length up to 300") {

@@ -330,6 +330,10 @@ TEST_CASE("command: AUTH") {
   CHECK(error_of("AUTH PLAIN ====") == errc::bad_base64);
   CHECK(error_of("AUTH PLAIN a b") == errc::bad_base64);
   CHECK(error_of("AUTH PLAIN dGVzdA== x") == errc::bad_base64);
+  // base64 (RFC 4648 3.5): the pad bits must be zero, as decode_base64 requires.
+  CHECK(error_of("AUTH PLAIN QR==") == errc::bad_base64);
+  CHECK(error_of("AUTH PLAIN QUF=") == errc::bad_base64);
+  CHECK(line_case("AUTH PLAIN QQ==").r);
 }
 
 TEST_CASE("command: SASL response lines") {
@@ -348,6 +352,8 @@ TEST_CASE("command: SASL response lines") {
   CHECK(smtpkit::parse_sasl_response("dGVzdA").error() == errc::bad_base64);
   CHECK(smtpkit::parse_sasl_response("**").error() == errc::bad_base64);
   CHECK(smtpkit::parse_sasl_response("=").error() == errc::bad_base64);
+  CHECK(smtpkit::parse_sasl_response("QR==").error() == errc::bad_base64);  // RFC 4648 3.5
+  CHECK(smtpkit::parse_sasl_response("QUF=").error() == errc::bad_base64);
   CHECK(smtpkit::parse_sasl_response(std::string(12288, 'A')).error() == errc::auth_line_too_long);
 }
 

@@ -374,6 +374,9 @@ TEST_CASE("writer: AUTH and SASL response lines") {
   CHECK(w.view() == "AUTH PLAIN dGVzdAB0ZXN0ADEyMzQ=\r\ndGVzdA==\r\n\r\n*\r\n");
   CHECK(errc_of(smtpkit::write_sasl_response(w, "dGVzdA")) == errc::invalid_argument);
   CHECK(errc_of(smtpkit::write_sasl_response(w, "*")) == errc::invalid_argument);
+  // Non-zero pad bits (RFC 4648 3.5): smtpkit's own decoder would refuse them.
+  CHECK(errc_of(smtpkit::write_sasl_response(w, "QR==")) == errc::invalid_argument);
+  CHECK(errc_of(smtpkit::write_auth(w, "PLAIN", "QUF=")) == errc::invalid_argument);
   smtpkit::limits lim;
   lim.auth_line = 10;
   CHECK(errc_of(smtpkit::write_sasl_response(w, "dGVzdGluZw==", lim)) == errc::invalid_argument);
