@@ -436,6 +436,9 @@ inline errc parse_command_into(std::string_view line, const limits& lim, const l
       if (n <= vlen + 1) return errc::bad_bdat;
       const char* q = p;
       while (q < end && ascii::is_digit(*q)) ++q;
+      // 1*DIGIT has no length bound: leading zeros are skipped (keeping one digit) before
+      // parse_uint counts at most 20 digits; a value over 2^64-1 stays bad_bdat.
+      while (q - p > 1 && *p == '0') ++p;
       bdat_command b;
       if (!ascii::parse_uint(std::string_view(p, static_cast<std::size_t>(q - p)), b.size))
         return errc::bad_bdat;

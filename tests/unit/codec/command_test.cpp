@@ -254,10 +254,18 @@ TEST_CASE("command: BDAT") {
         18446744073709551615ull);
   for (std::string_view bad :
        {"BDAT", "BDAT ", "BDAT x", "BDAT -1", "BDAT 1 LASTX", "BDAT 1  LAST", "BDAT 1 LAST ",
-        "BDAT 1 FIRST", "BDAT 1x", "BDAT 18446744073709551616", "BDAT  1"}) {
+        "BDAT 1 FIRST", "BDAT 1x", "BDAT 18446744073709551616", "BDAT  1",
+        "BDAT 00000000000000000000018446744073709551616", "BDAT 100000000000000000000"}) {
     INFO(bad);
     CHECK(error_of(bad) == errc::bad_bdat);
   }
+  // chunk-size = 1*DIGIT has no length bound: leading zeros do not count toward 20 digits.
+  CHECK(line_case("BDAT 000000000000000000001").as<smtpkit::bdat_command>().size == 1);
+  CHECK(line_case("BDAT 0000000000000000000000000000000 LAST").as<smtpkit::bdat_command>().size ==
+        0);
+  CHECK(line_case("BDAT 00000000000000000000018446744073709551615")
+            .as<smtpkit::bdat_command>()
+            .size == 18446744073709551615ull);
 }
 
 // noop = "NOOP" [ SP String ] CRLF ; help = "HELP" [ SP String ] CRLF
