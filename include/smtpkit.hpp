@@ -10,6 +10,7 @@
 #include <smtpkit/codec/command.hpp>
 #include <smtpkit/codec/command_writer.hpp>
 #include <smtpkit/codec/data.hpp>
+#include <smtpkit/codec/detail/sasl_mech.hpp>
 #include <smtpkit/codec/ehlo.hpp>
 #include <smtpkit/codec/enhanced_status.hpp>
 #include <smtpkit/codec/esmtp_params.hpp>

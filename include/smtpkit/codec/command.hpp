@@ -24,15 +24,19 @@
 //     limits::auth_line (errc::auth_line_too_long); both include the CRLF.
 //  6. Values compare equal when they carry the same information (see path.hpp and
 //     esmtp_params.hpp), so parse(write(x)) == x can be checked.
+//  7. AUTH mechanism names are checked by RFC 4422's character set and length but in any case
+//     ("AUTH plain" parses, mechanism "plain" as sent), for interoperability; see
+//     detail/sasl_mech.hpp.
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <cstddef>                         // size_t, ptrdiff_t
-#include <cstdint>                         // uint64_t
-#include <smtpkit/codec/base64.hpp>        // is_base64
-#include <smtpkit/codec/esmtp_params.hpp>  // mail_parameters, rcpt_parameters
-#include <smtpkit/codec/path.hpp>          // host, reverse_path, forward_path
-#include <smtpkit/core/bytes.hpp>          // ascii::parse_uint
+#include <cstddef>                             // size_t, ptrdiff_t
+#include <cstdint>                             // uint64_t
+#include <smtpkit/codec/base64.hpp>            // is_base64
+#include <smtpkit/codec/detail/sasl_mech.hpp>  // detail::is_sasl_mech
+#include <smtpkit/codec/esmtp_params.hpp>      // mail_parameters, rcpt_parameters
+#include <smtpkit/codec/path.hpp>              // host, reverse_path, forward_path
+#include <smtpkit/core/bytes.hpp>              // ascii::parse_uint
 #include <smtpkit/core/config.hpp>
 #include <smtpkit/core/error.hpp>     // errc
 #include <smtpkit/core/leniency.hpp>  // leniency
@@ -179,7 +183,7 @@ using expn_command = lookup_command<verb::expn>;
 
 /// AUTH mechanism [initial-response] (RFC 4954 4).
 struct auth_command {
-  std::string_view mechanism;  ///< RFC 4422 sasl-mech: 1*20 of A-Z 0-9 "-" "_"
+  std::string_view mechanism;  ///< RFC 4422 sasl-mech, any case: 1*20 of A-Z a-z 0-9 "-" "_"
   /// The initial response as sent: base64, or "=" for an empty response; empty when none was
   /// given. Decoding is left to the SASL layer.
   std::string_view initial_response;
@@ -224,14 +228,6 @@ struct sasl_response {
 };
 
 namespace detail {
-
-/// Returns true when @p s is an RFC 4422 sasl-mech: 1*20 mech-char.
-constexpr bool is_sasl_mech(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s)
-    if (!(cls(c) & cc_mech)) return false;
-  return true;
-}
 
 /// Checks an AUTH initial-response: "=" or non-empty base64.
 constexpr errc check_initial_response(std::string_view s) noexcept {

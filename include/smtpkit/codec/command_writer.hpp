@@ -330,8 +330,8 @@ inline std::error_code write_command(byte_writer& out, const expn_command& c,
 
 /// Writes "AUTH mechanism[ initial-response]\r\n" (RFC 4954 4). The initial response is
 /// already base64, or "=" for an empty one; empty means none.
-/// @return an empty error_code, errc::invalid_argument (not an RFC 4422 mechanism name, not
-///         base64, or over limits::auth_line) or errc::output_full.
+/// @return an empty error_code, errc::invalid_argument (not an RFC 4422 mechanism name, of
+///         either case; not base64; or over limits::auth_line) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const auth_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);

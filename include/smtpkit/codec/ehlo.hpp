@@ -25,9 +25,10 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <cstddef>   // size_t, ptrdiff_t
-#include <cstdint>   // uint32_t, uint64_t
-#include <iterator>  // forward_iterator_tag
+#include <cstddef>                             // size_t, ptrdiff_t
+#include <cstdint>                             // uint32_t, uint64_t
+#include <iterator>                            // forward_iterator_tag
+#include <smtpkit/codec/detail/sasl_mech.hpp>  // detail::is_sasl_mech
 #include <smtpkit/codec/reply.hpp>
 #include <smtpkit/core/buffer.hpp>
 #include <smtpkit/core/bytes.hpp>
@@ -183,14 +184,6 @@ constexpr bool is_ehlo_word_list(std::string_view s) noexcept {
 /// *( SP ehlo-param ): what follows an ehlo-keyword (empty, or SP and a word list).
 constexpr bool is_ehlo_params(std::string_view s) noexcept {
   return s.empty() || (s[0] == ' ' && is_ehlo_word_list(s.substr(1)));
-}
-
-/// sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE (RFC 4422 3.1)
-constexpr bool is_ehlo_sasl_mech(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s)
-    if (!((c >= 'A' && c <= 'Z') || ascii::is_digit(c) || c == '-' || c == '_')) return false;
-  return true;
 }
 
 /// Checks the domain of an EHLO reply's first line: RFC 5321 Domain (dot-separated labels of
@@ -587,7 +580,7 @@ inline std::error_code write_ehlo_reply(byte_writer& out, const ehlo_config& cfg
   if (!cfg.other_mechanisms.empty()) {
     if (!detail::is_ehlo_word_list(cfg.other_mechanisms)) return errc::invalid_argument;
     for (std::string_view w : word_range(cfg.other_mechanisms))
-      if (!detail::is_ehlo_sasl_mech(w) || find_mechanism(w) != auth_mechanism{})
+      if (!detail::is_sasl_mech(w) || find_mechanism(w) != auth_mechanism{})
         return errc::invalid_argument;
   }
   for (std::string_view line : cfg.extra) {

@@ -318,6 +318,7 @@ TEST_CASE("command: VRFY and EXPN") {
 
 // auth = "AUTH" SP sasl-mech [SP initial-response] ; initial-response = base64 / "="
 // sasl-mech = 1*20mech-char ; mech-char = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE
+// (RFC 4422 3.1; smtpkit accepts lower-case letters too, as Postfix and Cyrus SASL do)
 TEST_CASE("command: AUTH") {
   line_case a("AUTH PLAIN dGVzdAB0ZXN0ADEyMzQ=");  // RFC 4954 4
   REQUIRE(a.r);
@@ -329,7 +330,15 @@ TEST_CASE("command: AUTH") {
   CHECK(line_case("AUTH X_OAUTH2 dGVzdA==").r);
   CHECK(line_case("AUTH ABCDEFGHIJKLMNOPQRST").r);  // 20 characters
   CHECK(error_of("AUTH ABCDEFGHIJKLMNOPQRSTU") == errc::syntax_error);
-  CHECK(error_of("AUTH plain") == errc::syntax_error);  // mechanism names are upper case
+  CHECK(line_case("AUTH plain").as<smtpkit::auth_command>().mechanism == "plain");
+  CHECK(line_case("AUTH Scram-Sha-256 =").as<smtpkit::auth_command>().mechanism == "Scram-Sha-256");
+  CHECK(line_case("AUTH abcdefghijklmnopqrst").r);                      // 20 characters
+  CHECK(error_of("AUTH abcdefghijklmnopqrstu") == errc::syntax_error);  // 21
+  for (std::string_view bad : {"AUTH PL.AIN", "AUTH PL/AIN", "AUTH pl\xC3\xA4in",
+                               "AUTH PLAIN=", "AUTH P+LAIN", "AUTH \tPLAIN"}) {
+    INFO(bad);
+    CHECK(error_of(bad) == errc::syntax_error);
+  }
   CHECK(error_of("AUTH") == errc::syntax_error);
   CHECK(error_of("AUTH ") == errc::syntax_error);
   CHECK(error_of("AUTH PLAIN ") == errc::syntax_error);

@@ -447,6 +447,9 @@ TEST_CASE("write_ehlo_reply: SIZE without a limit, every mechanism, extra mechan
   cfg.auth = 0;
   cfg.other_mechanisms = "GSSAPI";
   CHECK(written(cfg) == "250-mx.example.net\r\n250-SIZE\r\n250 AUTH GSSAPI\r\n");
+  // sasl-mech = 1*20mech-char (RFC 4422 3.1), checked as for the AUTH command: any case.
+  cfg.other_mechanisms = "gssapi X_Y-2";
+  CHECK(written(cfg) == "250-mx.example.net\r\n250-SIZE\r\n250 AUTH gssapi X_Y-2\r\n");
 }
 
 TEST_CASE("write_ehlo_reply refuses what parse_ehlo_reply would refuse") {
@@ -483,7 +486,7 @@ TEST_CASE("write_ehlo_reply refuses what parse_ehlo_reply would refuse") {
 
   cfg = base_config();
   cfg.extensions = bit(ehlo_extension::auth);
-  for (const char* m : {"gssapi", "GSS/API", " GSSAPI", "GSSAPI ", "A  B", "PLAIN",
+  for (const char* m : {"GSS/API", " GSSAPI", "GSSAPI ", "A  B", "PLAIN", "plain", "GSS.API",
                         "ABCDEFGHIJKLMNOPQRSTU", "X\r\nY"}) {
     INFO(std::string(m));
     cfg.other_mechanisms = m;
