@@ -18,7 +18,10 @@
 //     iterated with their params (ehlo_capabilities::keywords()).
 //  4. "AUTH mech..." and the legacy "AUTH=mech..." (sent for old Outlook clients) are merged:
 //     both set ehlo_extension::auth and the known mechanisms' bits; the raw mechanism lists stay
-//     reachable, so unknown mechanisms are not lost.
+//     reachable, so unknown mechanisms are not lost. RFC 4954 3 requires at least one
+//     mechanism: an "AUTH" or "AUTH=" line with none is not an error (a client must not fail a
+//     delivery over it) but does not offer AUTH either; it is kept as an unknown keyword
+//     (ehlo_keyword::known is ehlo_extension{}) and sets no bit.
 //  5. SIZE without a number, or with 0, means no fixed limit (RFC 1870 4): max_size is 0.
 //  6. write_ehlo_reply() writes only what parse_ehlo_reply() accepts and reads back the same.
 //  7. Views: parsed values point into the reply's bytes. Nothing here allocates or throws.
@@ -365,6 +368,7 @@ class ehlo_keyword_iterator {
       cur_.params = p.params;
       cur_.legacy_auth = p.legacy_auth;
       cur_.known = find_extension(p.keyword);
+      if (cur_.known == ehlo_extension::auth && p.params.empty()) cur_.known = ehlo_extension{};
       if (!unknown_only_ || cur_.known == ehlo_extension{}) return;
     }
   }
@@ -476,6 +480,9 @@ inline result<ehlo_capabilities> parse_ehlo_reply(const reply& r,
       return errc::bad_reply;
     }
     const ehlo_extension e = find_extension(p.keyword);
+    // AUTH needs at least one mechanism (RFC 4954 3); without one the line offers nothing and
+    // stays an unknown keyword (rule 4).
+    if (e == ehlo_extension::auth && p.params.empty()) continue;
     caps.extensions |= static_cast<std::uint32_t>(e);
     if (e == ehlo_extension::size) {
       caps.max_size = 0;

@@ -247,9 +247,23 @@ TEST_CASE("AUTH: known mechanisms as bits, unknown ones kept, AUTH= merged") {
   const caps_copy l = caps_of("250-x.y\r\n250 AUTH=LOGIN PLAIN\r\n");
   CHECK(l.auth == (auth_mechanism::plain | auth_mechanism::login));
   CHECK(l.auth_params.empty());
-  // "AUTH=" alone and "AUTH" alone list nothing.
-  CHECK(caps_of("250-x.y\r\n250 AUTH=\r\n").auth == 0);
-  CHECK(caps_of("250-x.y\r\n250 AUTH\r\n").extensions == bit(ehlo_extension::auth));
+  // "AUTH" SP sasl-mech *(SP sasl-mech) (RFC 4954 3): at least one mechanism. "AUTH=" alone
+  // and "AUTH" alone offer nothing: no AUTH bit, kept as unknown keywords, and no error.
+  for (std::string_view in : {"250-x.y\r\n250 AUTH=\r\n", "250-x.y\r\n250 AUTH\r\n",
+                              "250-x.y\r\n250-AUTH\r\n250 AUTH=\r\n"}) {
+    INFO(in);
+    const caps_copy e = caps_of(in);
+    CHECK(e.auth == 0);
+    CHECK(e.extensions == 0);
+    CHECK(e.auth_params.empty());
+    CHECK(e.legacy_auth_params.empty());
+    CHECK(e.unknown == std::vector<std::string>(e.keywords.size(), "AUTH"));
+  }
+  // An empty "AUTH" line beside a real one: the real one counts.
+  const caps_copy mixed = caps_of("250-x.y\r\n250-AUTH\r\n250 AUTH=LOGIN\r\n");
+  CHECK(mixed.extensions == bit(ehlo_extension::auth));
+  CHECK(mixed.auth == bit(auth_mechanism::login));
+  CHECK(mixed.unknown == std::vector<std::string>{"AUTH"});
 
   for (std::uint32_t b = 1; b <= smtpkit::all_auth_mechanisms; b <<= 1) {
     const auto m = static_cast<auth_mechanism>(b);
