@@ -22,6 +22,26 @@
 SMTPKIT_NAMESPACE_BEGIN
 
 namespace detail {
+/// Parses the reply to EHLO @p r without its last line when that line is empty ("250" or
+/// "250 "; Postfix's smtp-sink ends its EHLO reply so): the lines before it are copied into
+/// @p buf (@p cap octets), the one before made the last, and parsed from there.
+/// @return the capabilities (viewing @p buf), or errc::bad_reply.
+inline result<ehlo_capabilities> parse_ehlo_reply_without_empty_line(const reply& r, char* buf,
+                                                                     std::size_t cap,
+                                                                     const limits& lim) noexcept {
+  const std::string_view raw = r.raw();  // every line ends with CRLF
+  if (r.line_count() < 2 || raw.size() < 6) return errc::bad_reply;
+  const std::size_t last = raw.rfind('\n', raw.size() - 3) + 1;  // where the last line starts
+  const std::string_view line = raw.substr(last, raw.size() - 2 - last);
+  if ((line != "250" && line != "250 ") || last > cap) return errc::bad_reply;
+  std::memcpy(buf, raw.data(), last);
+  const std::size_t prev = std::string_view(buf, last - 2).rfind('\n');
+  buf[prev == std::string_view::npos ? 3 : prev + 4] = ' ';  // "250-" becomes "250 "
+  const result<reply> shorter = parse_reply(std::string_view(buf, last), lim, r.line_count());
+  if (!shorter) return errc::bad_reply;
+  return parse_ehlo_reply(*shorter, lim);
+}
+
 constexpr bool is_positive(int code) noexcept {
   return code >= 200 && code < 300;
 }
@@ -266,7 +286,14 @@ inline bool client_session::on_opening_reply(const entry& e, const reply& r) noe
       caps_ = ehlo_capabilities{};
       esmtp_ = false;
     } else {
-      const result<ehlo_capabilities> caps = parse_ehlo_reply(r, cfg_.limits);
+      result<ehlo_capabilities> caps = parse_ehlo_reply(r, cfg_.limits);
+      if (!caps && caps.error() == errc::bad_reply) {
+        // An empty last line is taken as no capability (the SASL scratch is free during the
+        // opening; store_capabilities() copies what the session keeps).
+        caps = detail::parse_ehlo_reply_without_empty_line(r, sasl_.get(), sasl_size(cfg_.limits),
+                                                           cfg_.limits);
+        if (!caps) caps = errc::bad_reply;
+      }
       if (!caps) {
         // A malformed capability list: the server's extensions cannot be trusted.
         fail_protocol(caps.error());
