@@ -19,7 +19,11 @@
 //     RFC 5321 4.1.1.11 and RFC 1869 answer both with 555.
 //  4. The typed fields are authoritative: a writer emits them, then the extensions.
 //  5. Values compare equal when their typed fields and their extension parameters are equal.
-//  6. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
+//  6. ORCPT's address is checked beyond its syntax: for an addr-type other than "utf-8" every
+//     hexchar decodes to printable US-ASCII, %x20-7E (RFC 3461 4.2); for "utf-8" each
+//     "\x{...}" is an RFC 6533 HEXPOINT (no U+0000, no surrogate, nothing above U+10FFFF,
+//     no leading zero, no ASCII that QCHAR carries).
+//  7. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
 //     nothing allocates. One window (path.hpp rule 7) classifies the parameters of a line at
 //     once; what it cannot decide goes to the scalar parser, which is the grammar.
 // SPDX-License-Identifier: MIT
@@ -428,8 +432,62 @@ inline errc scan_notify(const char*& p, const char* end, dsn_notify& out) noexce
   return no_error;
 }
 
+/// Scans the xtext of an ORCPT address of any addr-type but "utf-8" at @p p, as scan_xtext;
+/// every hexchar must also decode to printable US-ASCII, %x20-7E (RFC 3461 4.2: the address
+/// "MUST consist entirely of printable (graphic and white space) characters from the US-ASCII
+/// repertoire"), errc::bad_parameter otherwise.
+inline errc scan_orcpt_xtext(const char*& p, const char* end) noexcept {
+  const char* const s = p;
+  const errc e = scan_xtext(p, end);
+  if (e != no_error) return e;
+  // scan_xtext passed every "+" in [s, p) with two upper-case hex digits after it.
+  for (std::size_t i = find_byte(std::string_view(s, static_cast<std::size_t>(p - s)), '+');
+       i != std::string_view::npos;
+       i = find_byte(std::string_view(s, static_cast<std::size_t>(p - s)), '+', i + 3)) {
+    const unsigned v = xtext_hex_value(s[i + 1]) * 16 + xtext_hex_value(s[i + 2]);
+    if (v < 0x20 || v > 0x7e) return errc::bad_parameter;
+  }
+  return no_error;
+}
+
+/// Returns true when the @p n hex digits at @p h are an RFC 6533 HEXPOINT: no leading zero
+/// (except the 2-digit forms), no surrogate, at most U+10FFFF, never U+0000, and of the ASCII
+/// range only what QCHAR cannot carry.
+/// @code
+/// HEXPOINT = ( ( "0"/"1" ) %x31-39 ) / "10" / "20" /
+///            "2B" / "3D" / "7F" /         ; all xtext-specials
+///            "5C" / (HEXDIG8 HEXDIG) /    ; 2-digit forms
+///            ( NZHEXDIG 2(HEXDIG) ) /     ; 3-digit forms
+///            ( NZDHEXDIG 3(HEXDIG) ) /    ; 4-digit forms excluding
+///            ( "D" %x30-37 2(HEXDIG) ) /  ; ... surrogate
+///            ( NZHEXDIG 4(HEXDIG) ) /     ; 5-digit forms
+///            ( "10" 4*HEXDIG )            ; 6-digit forms
+/// @endcode
+/// @pre the @p n octets at @p h are HEXDIG (either case, RFC 5234 2.3).
+constexpr bool is_hexpoint(const char* h, std::size_t n) noexcept {
+  const char c0 = ascii::to_upper(h[0]);
+  const char c1 = ascii::to_upper(h[1]);
+  switch (n) {
+    case 2: {
+      if ((c0 == '0' || c0 == '1') && c1 >= '1' && c1 <= '9') return true;
+      const int v = ascii::hex_value(c0) * 16 + ascii::hex_value(c1);
+      return v == 0x10 || v == 0x20 || v == 0x2B || v == 0x3D || v == 0x7F || v == 0x5C ||
+             v >= 0x80;
+    }
+    case 3:
+    case 5:
+      return c0 != '0';
+    case 4:
+      return c0 != '0' && (c0 != 'D' || (c1 >= '0' && c1 <= '7'));
+    case 6:
+      return c0 == '1' && c1 == '0';
+    default:
+      return false;
+  }
+}
+
 /// Checks an RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext at @p p: 1*( QCHAR /
-/// UTF8-non-ascii / "\x{" 2*6HEXDIG "}" ), QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e.
+/// UTF8-non-ascii / "\x{" HEXPOINT "}" ), QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e.
 /// On success @p p is at the end of the parameter.
 inline errc scan_utf8_addr(const char*& p, const char* end) noexcept {
   const char* q = p;
@@ -442,7 +500,9 @@ inline errc scan_utf8_addr(const char*& p, const char* end) noexcept {
       q += 3;
       const char* const h = q;
       while (q < end && (cls(*q) & cc_hex)) ++q;
-      if (q - h < 2 || q - h > 6 || q == end || *q != '}') return errc::bad_parameter;
+      if (q - h < 2 || q - h > 6 || q == end || *q != '}' ||
+          !is_hexpoint(h, static_cast<std::size_t>(q - h)))
+        return errc::bad_parameter;
       ++q;
     } else if (cls(c) & cc_high) {
       const std::size_t n = utf8_length(q, end);
@@ -471,7 +531,7 @@ inline errc scan_orcpt(const char*& p, const char* end, std::string_view& type,
     const errc e = scan_utf8_addr(q, end);
     if (e != no_error) return e;
   } else {
-    const errc e = scan_xtext(q, end);
+    const errc e = scan_orcpt_xtext(q, end);
     if (e != no_error) return e;
     if (!at_param_end(q, end)) return xtext_end_error(q);
     if (q == a) return errc::bad_parameter;
@@ -757,9 +817,7 @@ class rcpt_parameters {
           return make_error_code(errc::invalid_argument);
       const bool ok = detail::value_is(type, "utf-8")
                           ? detail::whole(address, detail::scan_utf8_addr)
-                          : detail::whole(address, [](const char*& p, const char* e) {
-                              return detail::scan_xtext(p, e);
-                            });
+                          : detail::whole(address, detail::scan_orcpt_xtext);
       if (!ok) return make_error_code(errc::invalid_argument);
     }
     orcpt_type_ = type.data();

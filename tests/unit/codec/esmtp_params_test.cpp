@@ -262,6 +262,44 @@ TEST_CASE("esmtp: ORCPT") {
   CHECK(rcpt_error("ORCPT") == errc::bad_parameter);
 }
 
+// RFC 3461 4.2: the address "MUST consist entirely of printable (graphic and white space)
+// characters from the US-ASCII repertoire": every hexchar decodes to %x20-7E.
+TEST_CASE("esmtp: ORCPT xtext decodes to printable US-ASCII") {
+  CHECK(rcpt_case("ORCPT=rfc822;a+20b+2B+3D+7E").r->orcpt_address() == "a+20b+2B+3D+7E");
+  for (std::string_view bad : {"ORCPT=rfc822;a+0Ab", "ORCPT=rfc822;a+00", "ORCPT=rfc822;+1F",
+                               "ORCPT=rfc822;a+7F", "ORCPT=rfc822;a+80", "ORCPT=rfc822;a+C3+A9",
+                               "ORCPT=x-local;+0D+0A", "NOTIFY=NEVER ORCPT=rfc822;a+09b"}) {
+    INFO(bad);
+    CHECK(rcpt_error(bad) == errc::bad_parameter);
+  }
+  smtpkit::rcpt_parameters r;
+  CHECK(errc_of(r.set_orcpt("rfc822", "a+0Ab")) == errc::invalid_argument);
+  CHECK(errc_of(r.set_orcpt("rfc822", "a+20b")) == errc{});
+}
+
+// EmbeddedUnicodeChar = %x5C.78 "{" HEXPOINT "}"   (RFC 6533 3)
+// HEXPOINT = ( ( "0"/"1" ) %x31-39 ) / "10" / "20" / "2B" / "3D" / "7F" / "5C" /
+//            (HEXDIG8 HEXDIG) / ( NZHEXDIG 2(HEXDIG) ) / ( NZDHEXDIG 3(HEXDIG) ) /
+//            ( "D" %x30-37 2(HEXDIG) ) / ( NZHEXDIG 4(HEXDIG) ) / ( "10" 4*HEXDIG )
+TEST_CASE("esmtp: ORCPT utf-8 HEXPOINT") {
+  for (std::string_view hex :
+       {"01",   "19",    "10",    "20",     "2B",     "3D",    "7F",   "5C",
+        "80",   "e9",    "FF",    "100",    "FFF",    "1000",  "D7FF", "E000",
+        "FFFF", "10000", "FFFFF", "100000", "10FFFF", "10ffff"}) {
+    INFO(hex);
+    CHECK(rcpt_case("ORCPT=utf-8;a\\x{" + std::string(hex) + "}b").r);
+  }
+  for (std::string_view hex :
+       {"00", "0A", "1F", "21", "41", "7E", "0E9", "00E9", "000E9", "0000E9", "D800", "DFFF",
+        "dc00", "110000", "1FFFFF", "200000", "FFFFFF", "0", "1234567"}) {
+    INFO(hex);
+    CHECK(rcpt_error("ORCPT=utf-8;a\\x{" + std::string(hex) + "}b") == errc::bad_parameter);
+  }
+  smtpkit::rcpt_parameters r;
+  CHECK(errc_of(r.set_orcpt("utf-8", "a\\x{D800}")) == errc::invalid_argument);
+  CHECK(errc_of(r.set_orcpt("utf-8", "a\\x{E9}")) == errc{});
+}
+
 TEST_CASE("esmtp: unknown and misplaced parameters are kept, in order, and counted") {
   mail_case c("MT-PRIORITY=3 SIZE=10 NOTIFY=NEVER X-FOO BODY=7BIT");
   REQUIRE(c.r);
