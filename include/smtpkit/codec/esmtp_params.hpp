@@ -541,9 +541,22 @@ inline errc scan_orcpt(const char*& p, const char* end, std::string_view& type,
   return no_error;
 }
 
-/// Checks a decoded AUTH= value: the xtext @p v decodes to a Mailbox within @p lim.
+/// The largest limits::path honoured for an AUTH= mailbox that holds hexchars: such a mailbox
+/// is decoded into a stack buffer of max_auth_path - 2 octets (no allocation). A larger
+/// limits::path counts as this value there; a mailbox without hexchars is checked in place,
+/// against limits::path as it is.
+inline constexpr std::size_t max_auth_path = 4096;
+
+/// Checks a decoded AUTH= value: the xtext @p v decodes to a Mailbox within @p lim (a Mailbox
+/// inside a Path: its size + 2 is at most lim.path, and at most max_auth_path).
 inline errc check_auth_mailbox(std::string_view v, const limits& lim) noexcept {
-  char buf[1024];
+  if (find_byte(v, '+') == std::string_view::npos)  // xchar only: the text is the mailbox
+    return parse_mailbox(v, lim) ? no_error : errc::bad_parameter;
+  const std::size_t path = lim.path < max_auth_path ? lim.path : max_auth_path;
+  const std::size_t n = xtext_decoded_size(v);
+  if (n == std::string_view::npos) return errc::bad_xtext;
+  if (path < 2 || n > path - 2) return errc::bad_parameter;
+  char buf[max_auth_path - 2];
   const result<std::size_t> d = xtext_decode(v, buf, sizeof buf);
   if (!d) return d.error() == errc::bad_xtext ? errc::bad_xtext : errc::bad_parameter;
   return parse_mailbox(std::string_view(buf, *d), lim) ? no_error : errc::bad_parameter;
@@ -1251,7 +1264,8 @@ inline result<param_list> parse_esmtp_params(std::string_view text) noexcept {
 /// Parses @p text, the whole of it, as Mail-parameters (what follows "MAIL FROM:<path> ");
 /// "" means none. Checks SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH and REQUIRETLS; keeps the
 /// others as extensions (see the rules at the top of this file).
-/// @param lim bounds the mailbox inside AUTH=.
+/// @param lim bounds the mailbox inside AUTH= (lim.path; with hexchars in it, also
+///        detail::max_auth_path, 4096).
 /// @return the parameters, or errc::bad_parameter (grammar, a bad value, or text over 65535
 ///         octets), errc::bad_xtext, errc::bad_utf8, errc::duplicate_parameter (all 501).
 ///         Unknown and misplaced parameters are not errors here; see unknown_count() and

@@ -201,6 +201,27 @@ TEST_CASE("esmtp: AUTH=") {
   CHECK(mail_error("AUTH=a+2b@x") == errc::bad_xtext);
   CHECK(mail_error("AUTH=a+20b@x") == errc::bad_parameter);  // decodes to "a b@x"
   CHECK(mail_error("AUTH=") == errc::bad_parameter);
+  // The decoded mailbox is bounded by limits (path, local part, domain), not by a fixed buffer.
+  {
+    std::string domain;
+    for (int i = 0; i < 20; ++i) domain += std::string(60, static_cast<char>('a' + i)) + ".";
+    domain += "example";
+    const std::string auth = "AUTH=a+2Bb@" + domain;  // decodes to a+b@..., 1231 octets
+    smtpkit::limits lim;
+    CHECK(mail_case(auth, lim).error() == errc::bad_parameter);  // over the default path 256
+    lim.path = 1300;
+    lim.domain = 1300;
+    CHECK(mail_case(auth, lim).r->auth() == auth.substr(5));
+    lim.path = 1234;  // the mailbox is 1231 octets, the path 1233
+    CHECK(mail_case(auth, lim).r);
+    lim.path = 1232;
+    CHECK(mail_case(auth, lim).error() == errc::bad_parameter);
+    lim.path = 1300;
+    CHECK(mail_case("AUTH=ab@" + domain, lim).r);  // no hexchar: checked in place
+    lim.path = 100000;
+    lim.domain = 100000;
+    CHECK(mail_case(auth, lim).r);
+  }
   CHECK(mail_error("AUTH") == errc::bad_parameter);
   CHECK(mail_error("AUTH=<>x") == errc::bad_parameter);
   // The decoded mailbox is held to the limits.
