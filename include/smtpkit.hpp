@@ -10,7 +10,14 @@
 #include <smtpkit/codec/command.hpp>
 #include <smtpkit/codec/command_writer.hpp>
 #include <smtpkit/codec/data.hpp>
+#include <smtpkit/codec/detail/char_class.hpp>
+#include <smtpkit/codec/detail/digits.hpp>
+#include <smtpkit/codec/detail/esmtp_values.hpp>
+#include <smtpkit/codec/detail/ip_literal.hpp>
+#include <smtpkit/codec/detail/load.hpp>
 #include <smtpkit/codec/detail/sasl_mech.hpp>
+#include <smtpkit/codec/detail/utf8.hpp>
+#include <smtpkit/codec/detail/window.hpp>
 #include <smtpkit/codec/ehlo.hpp>
 #include <smtpkit/codec/enhanced_status.hpp>
 #include <smtpkit/codec/esmtp_params.hpp>

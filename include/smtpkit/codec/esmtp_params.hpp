@@ -22,20 +22,22 @@
 //  6. ORCPT's address is checked beyond its syntax: for an addr-type other than "utf-8" every
 //     hexchar decodes to printable US-ASCII, %x20-7E (RFC 3461 4.2); for "utf-8" each
 //     "\x{...}" is an RFC 6533 HEXPOINT (no U+0000, no surrogate, nothing above U+10FFFF,
-//     no leading zero, no ASCII that QCHAR carries).
+//     no leading zero, no ASCII that QCHAR carries). See detail/esmtp_values.hpp.
 //  7. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
 //     nothing allocates. One window (path.hpp rule 7) classifies the parameters of a line at
 //     once; what it cannot decide goes to the scalar parser, which is the grammar.
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <cstddef>                  // size_t, ptrdiff_t
-#include <cstdint>                  // uint8_t, uint32_t, uint64_t
-#include <iterator>                 // forward_iterator_tag
-#include <optional>                 // optional
-#include <smtpkit/codec/path.hpp>   // parse_mailbox, detail::cls
-#include <smtpkit/codec/xtext.hpp>  // is_xtext, xtext_decode
-#include <smtpkit/core/bytes.hpp>   // ascii::parse_uint, ascii::iequals
+#include <cstddef>                                // size_t, ptrdiff_t
+#include <cstdint>                                // uint8_t, uint32_t, uint64_t
+#include <iterator>                               // forward_iterator_tag
+#include <optional>                               // optional
+#include <smtpkit/codec/detail/digits.hpp>        // parse_digits
+#include <smtpkit/codec/detail/esmtp_values.hpp>  // scan_xtext, scan_orcpt, scan_auth
+#include <smtpkit/codec/path.hpp>                 // parse_mailbox, detail::cls
+#include <smtpkit/codec/xtext.hpp>                // is_xtext, xtext_decode
+#include <smtpkit/core/bytes.hpp>                 // ascii::parse_uint, ascii::iequals
 #include <smtpkit/core/config.hpp>
 #include <smtpkit/core/error.hpp>   // errc
 #include <smtpkit/core/limits.hpp>  // limits
@@ -194,14 +196,6 @@ SMTPKIT_CODEC_INLINE param_keyword classify_keyword(const char* p, std::size_t n
   }
 }
 
-/// Case-insensitive compare of a value with a lower-case literal of letters, digits and "-".
-inline bool value_is(std::string_view v, std::string_view lower_lit) noexcept {
-  if (v.size() != lower_lit.size()) return false;
-  for (std::size_t i = 0; i < v.size(); ++i)
-    if ((v[i] | 0x20) != lower_lit[i]) return false;
-  return true;
-}
-
 /// Bit of a keyword in a keyword mask.
 constexpr unsigned keyword_bit(param_keyword k) noexcept {
   return 1u << static_cast<unsigned>(k);
@@ -357,36 +351,6 @@ class param_list {
 
 namespace detail {
 
-/// Returns true when @p p is at the end of a parameter (SP or the end of the text).
-constexpr bool at_param_end(const char* p, const char* end) noexcept {
-  return p == end || *p == ' ';
-}
-
-/// Scans an xtext run at @p p up to the first octet that is neither an xchar nor a hexchar.
-/// Returns errc::bad_xtext for a "+" not followed by two upper-case hex digits.
-inline errc scan_xtext(const char*& p, const char* end) noexcept {
-  const char* q = p;
-  errc e = no_error;
-  for (;;) {
-    while (q < end && (cls(*q) & cc_xchar)) ++q;
-    if (q == end || *q != '+') break;
-    if (end - q < 3 || !(xtext_class(q[1]) & 2u) || !(xtext_class(q[2]) & 2u)) {
-      e = errc::bad_xtext;
-      break;
-    }
-    q += 3;
-  }
-  p = q;
-  return e;
-}
-
-/// Returns the error for an xtext-valued parameter that stopped at @p p before its end: an
-/// octet esmtp-value allows but xtext does not is errc::bad_xtext, anything else
-/// errc::bad_parameter.
-inline errc xtext_end_error(const char* p) noexcept {
-  return (cls(*p) & (cc_value | cc_high)) ? errc::bad_xtext : errc::bad_parameter;
-}
-
 /// Checks a NOTIFY value at @p p: "NEVER" / 1#( "SUCCESS" / "FAILURE" / "DELAY" ), each at
 /// most once. On success @p p is past it.
 inline errc scan_notify(const char*& p, const char* end, dsn_notify& out) noexcept {
@@ -432,156 +396,6 @@ inline errc scan_notify(const char*& p, const char* end, dsn_notify& out) noexce
   return no_error;
 }
 
-/// Scans the xtext of an ORCPT address of any addr-type but "utf-8" at @p p, as scan_xtext;
-/// every hexchar must also decode to printable US-ASCII, %x20-7E (RFC 3461 4.2: the address
-/// "MUST consist entirely of printable (graphic and white space) characters from the US-ASCII
-/// repertoire"), errc::bad_parameter otherwise.
-inline errc scan_orcpt_xtext(const char*& p, const char* end) noexcept {
-  const char* const s = p;
-  const errc e = scan_xtext(p, end);
-  if (e != no_error) return e;
-  // scan_xtext passed every "+" in [s, p) with two upper-case hex digits after it.
-  for (std::size_t i = find_byte(std::string_view(s, static_cast<std::size_t>(p - s)), '+');
-       i != std::string_view::npos;
-       i = find_byte(std::string_view(s, static_cast<std::size_t>(p - s)), '+', i + 3)) {
-    const unsigned v = xtext_hex_value(s[i + 1]) * 16 + xtext_hex_value(s[i + 2]);
-    if (v < 0x20 || v > 0x7e) return errc::bad_parameter;
-  }
-  return no_error;
-}
-
-/// Returns true when the @p n hex digits at @p h are an RFC 6533 HEXPOINT: no leading zero
-/// (except the 2-digit forms), no surrogate, at most U+10FFFF, never U+0000, and of the ASCII
-/// range only what QCHAR cannot carry.
-/// @code
-/// HEXPOINT = ( ( "0"/"1" ) %x31-39 ) / "10" / "20" /
-///            "2B" / "3D" / "7F" /         ; all xtext-specials
-///            "5C" / (HEXDIG8 HEXDIG) /    ; 2-digit forms
-///            ( NZHEXDIG 2(HEXDIG) ) /     ; 3-digit forms
-///            ( NZDHEXDIG 3(HEXDIG) ) /    ; 4-digit forms excluding
-///            ( "D" %x30-37 2(HEXDIG) ) /  ; ... surrogate
-///            ( NZHEXDIG 4(HEXDIG) ) /     ; 5-digit forms
-///            ( "10" 4*HEXDIG )            ; 6-digit forms
-/// @endcode
-/// @pre the @p n octets at @p h are HEXDIG (either case, RFC 5234 2.3).
-constexpr bool is_hexpoint(const char* h, std::size_t n) noexcept {
-  const char c0 = ascii::to_upper(h[0]);
-  const char c1 = ascii::to_upper(h[1]);
-  switch (n) {
-    case 2: {
-      if ((c0 == '0' || c0 == '1') && c1 >= '1' && c1 <= '9') return true;
-      const int v = ascii::hex_value(c0) * 16 + ascii::hex_value(c1);
-      return v == 0x10 || v == 0x20 || v == 0x2B || v == 0x3D || v == 0x7F || v == 0x5C ||
-             v >= 0x80;
-    }
-    case 3:
-    case 5:
-      return c0 != '0';
-    case 4:
-      return c0 != '0' && (c0 != 'D' || (c1 >= '0' && c1 <= '7'));
-    case 6:
-      return c0 == '1' && c1 == '0';
-    default:
-      return false;
-  }
-}
-
-/// Checks an RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext at @p p: 1*( QCHAR /
-/// UTF8-non-ascii / "\x{" HEXPOINT "}" ), QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e.
-/// On success @p p is at the end of the parameter.
-inline errc scan_utf8_addr(const char*& p, const char* end) noexcept {
-  const char* q = p;
-  while (q < end && *q != ' ') {
-    const char c = *q;
-    if (c >= 0x21 && c <= 0x7e && c != '+' && c != '=' && c != '\\') {
-      ++q;
-    } else if (c == '\\') {
-      if (end - q < 5 || q[1] != 'x' || q[2] != '{') return errc::bad_parameter;
-      q += 3;
-      const char* const h = q;
-      while (q < end && (cls(*q) & cc_hex)) ++q;
-      if (q - h < 2 || q - h > 6 || q == end || *q != '}' ||
-          !is_hexpoint(h, static_cast<std::size_t>(q - h)))
-        return errc::bad_parameter;
-      ++q;
-    } else if (cls(c) & cc_high) {
-      const std::size_t n = utf8_length(q, end);
-      if (n == 0) return errc::bad_utf8;
-      q += n;
-    } else {
-      return errc::bad_parameter;
-    }
-  }
-  if (q == p) return errc::bad_parameter;
-  p = q;
-  return no_error;
-}
-
-/// Checks an ORCPT value at @p p: addr-type ";" xtext, addr-type = atom, the address not
-/// empty; for addr-type "utf-8", the address as RFC 6533 specifies. On success @p p is past
-/// it and @p type / @p address view its two parts.
-inline errc scan_orcpt(const char*& p, const char* end, std::string_view& type,
-                       std::string_view& address) noexcept {
-  const char* q = p;
-  while (q < end && (cls(*q) & cc_atext) && *q != '=') ++q;
-  if (q == p || q == end || *q != ';') return errc::bad_parameter;
-  type = std::string_view(p, static_cast<std::size_t>(q - p));
-  const char* const a = ++q;
-  if (value_is(type, "utf-8")) {
-    const errc e = scan_utf8_addr(q, end);
-    if (e != no_error) return e;
-  } else {
-    const errc e = scan_orcpt_xtext(q, end);
-    if (e != no_error) return e;
-    if (!at_param_end(q, end)) return xtext_end_error(q);
-    if (q == a) return errc::bad_parameter;
-  }
-  address = std::string_view(a, static_cast<std::size_t>(q - a));
-  p = q;
-  return no_error;
-}
-
-/// The largest limits::path honoured for an AUTH= mailbox that holds hexchars: such a mailbox
-/// is decoded into a stack buffer of max_auth_path - 2 octets (no allocation). A larger
-/// limits::path counts as this value there; a mailbox without hexchars is checked in place,
-/// against limits::path as it is.
-inline constexpr std::size_t max_auth_path = 4096;
-
-/// Checks a decoded AUTH= value: the xtext @p v decodes to a Mailbox within @p lim (a Mailbox
-/// inside a Path: its size + 2 is at most lim.path, and at most max_auth_path).
-inline errc check_auth_mailbox(std::string_view v, const limits& lim) noexcept {
-  if (find_byte(v, '+') == std::string_view::npos)  // xchar only: the text is the mailbox
-    return parse_mailbox(v, lim) ? no_error : errc::bad_parameter;
-  const std::size_t path = lim.path < max_auth_path ? lim.path : max_auth_path;
-  const std::size_t n = xtext_decoded_size(v);
-  if (n == std::string_view::npos) return errc::bad_xtext;
-  if (path < 2 || n > path - 2) return errc::bad_parameter;
-  char buf[max_auth_path - 2];
-  const result<std::size_t> d = xtext_decode(v, buf, sizeof buf);
-  if (!d) return d.error() == errc::bad_xtext ? errc::bad_xtext : errc::bad_parameter;
-  return parse_mailbox(std::string_view(buf, *d), lim) ? no_error : errc::bad_parameter;
-}
-
-/// Checks an AUTH= value at @p p (RFC 4954 5): "<>" or the xtext encoding of a Mailbox. On
-/// success @p p is past it.
-inline errc scan_auth(const char*& p, const char* end, const limits& lim) noexcept {
-  const char* q = p;
-  if (end - q >= 2 && q[0] == '<' && q[1] == '>') {
-    q += 2;
-    if (!at_param_end(q, end)) return errc::bad_parameter;
-    p = q;
-    return no_error;
-  }
-  const errc e = scan_xtext(q, end);
-  if (e != no_error) return e;
-  if (!at_param_end(q, end)) return xtext_end_error(q);
-  if (q == p) return errc::bad_parameter;
-  const errc m = check_auth_mailbox(std::string_view(p, static_cast<std::size_t>(q - p)), lim);
-  if (m != no_error) return m;
-  p = q;
-  return no_error;
-}
-
 /// Runs a scan_* checker over the whole of @p v (for the setters and the writer).
 template <class F>
 inline bool whole(std::string_view v, F&& scan) noexcept {
@@ -602,54 +416,6 @@ inline bool keyword_seen_before(const char* begin, std::string_view kw) noexcept
     if (ascii::iequals(q.keyword, kw)) return true;
   }
   return false;
-}
-
-/// Converts 8 ASCII octets (the first in the low byte of @p x) to their decimal value; false
-/// when one is not a digit.
-constexpr bool convert8(std::uint64_t x, std::uint64_t& out) noexcept {
-  if ((x & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
-      ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull)
-    return false;
-  x -= 0x3030303030303030ull;
-  x = x * 10 + (x >> 8);
-  x = (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
-       (((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
-      32;
-  out = x;
-  return true;
-}
-
-/// Parses the @p n octets at @p v as 1*20DIGIT into a 64-bit number; false for anything
-/// else or an overflow. Up to 16 digits are converted eight at a time with loads that end at
-/// v + n and never start before @p begin.
-inline bool parse_digits(const char* v, std::size_t n, const char* begin,
-                         std::uint64_t& out) noexcept {
-  if (n == 0 || n > 20) return false;
-  const char* const end = v + n;
-  if (n <= 8 && end - begin >= 8) {
-    // Octets before v are replaced by "0" digits.
-    const std::uint64_t keep = ~std::uint64_t{0} << (8 * (8 - n));
-    const std::uint64_t x = (load_le64(end - 8) & keep) | (0x3030303030303030ull & ~keep);
-    return convert8(x, out);
-  }
-  if (n <= 16 && end - begin >= 16) {
-    const std::uint64_t keep = ~std::uint64_t{0} << (8 * (16 - n));
-    const std::uint64_t hi = (load_le64(end - 16) & keep) | (0x3030303030303030ull & ~keep);
-    std::uint64_t h = 0;
-    std::uint64_t l = 0;
-    if (!convert8(hi, h) || !convert8(load_le64(end - 8), l)) return false;
-    out = h * 100000000ull + l;
-    return true;
-  }
-  std::uint64_t x = 0;
-  for (const char* q = v; q < end; ++q) {
-    if (!ascii::is_digit(*q)) return false;
-    const auto d = static_cast<std::uint64_t>(*q - '0');
-    if (x > (~std::uint64_t{0} - d) / 10) return false;
-    x = x * 10 + d;
-  }
-  out = x;
-  return true;
 }
 
 /// Makes a view from a pointer and a 16-bit size.
