@@ -40,3 +40,6 @@
 #include <smtpkit/server.hpp>
 #include <smtpkit/session_time.hpp>
 #include <smtpkit/version.hpp>
+
+// Internal macros: used only inside the headers above, not part of the API.
+#undef SMTPKIT_CODEC_INLINE

@@ -13,7 +13,7 @@
 //     or from a copy.
 //  2. The SIMD and the portable code give the same bits (the tests compare them).
 //  3. SMTPKIT_CODEC_INLINE forces inlining of the mask helpers; it is an internal macro,
-//     #undef'd at the end of smtpkit.hpp.
+//     #undef'd at the end of smtpkit.hpp (which includes every header that uses it).
 // SPDX-License-Identifier: MIT
 #pragma once
 
