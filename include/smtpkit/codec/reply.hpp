@@ -465,10 +465,11 @@ class line_list {
   /// Makes a list of the @p count strings at @p lines.
   constexpr line_list(const std::string_view* lines, std::size_t count) noexcept
       : data_(lines), size_(count) {}
-  /// Makes a list of the strings in an array.
+  /// Makes a list of the strings in an array. Implicit, so that an array of lines can be
+  /// passed wherever a line_list is taken.
   template <std::size_t N>
-  constexpr line_list(const std::string_view (&lines)[N]) noexcept  // NOLINT: implicit by design
-      : data_(lines), size_(N) {}
+  // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): see above
+  constexpr line_list(const std::string_view (&lines)[N]) noexcept : data_(lines), size_(N) {}
 
   constexpr const std::string_view* begin() const noexcept { return data_; }
   constexpr const std::string_view* end() const noexcept { return data_ + size_; }
