@@ -157,5 +157,11 @@ TEST_CASE("statuses are usable at compile time") {
   static_assert(smtpkit::parse_enhanced_status("4.7.0").value() == enhanced_status{4, 7, 0}, "");
   static_assert(!smtpkit::parse_enhanced_status("4.07.0").has_value(), "");
   static_assert(smtpkit::class_matches({4, 7, 0}, 421), "");
-  CHECK(true);
+  // The same calls at run time give the same answers.
+  const auto r = smtpkit::parse_enhanced_status("4.7.0");
+  REQUIRE(r.has_value());
+  CHECK(*r == enhanced_status{4, 7, 0});
+  CHECK_FALSE(smtpkit::parse_enhanced_status("4.07.0").has_value());
+  CHECK(smtpkit::class_matches(*r, 421));
+  CHECK_FALSE(smtpkit::class_matches(*r, 521));
 }
