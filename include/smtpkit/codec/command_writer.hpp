@@ -12,11 +12,8 @@
 //     parameters in a fixed order (SIZE BODY SMTPUTF8 RET ENVID AUTH REQUIRETLS; NOTIFY ORCPT)
 //     followed by the extensions as they were given. Every line ends in CRLF.
 //  4. Writers append into a byte_writer and never allocate. On any error nothing is appended
-//     (errc::invalid_argument when a field is invalid, whatever the space; then
-//     errc::line_too_long when the line, CRLF included, is over limits::command_line, or
-//     errc::auth_line_too_long over limits::auth_line for AUTH and SASL response lines, the
-//     errors parse_command() gives such a line; otherwise errc::output_full when it does
-//     not fit).
+//     (errc::invalid_argument when the command is invalid, whatever the space; otherwise
+//     errc::output_full when it does not fit).
 // SPDX-License-Identifier: MIT
 #pragma once
 
@@ -57,11 +54,10 @@ class line_out {
     len_ += d;
     ok_ = ok_ && w_.append_uint(v);
   }
-  /// Ends the line with CRLF and checks it against @p max_line (CRLF included); a longer
-  /// line is @p too_long.
-  std::error_code finish(std::size_t max_line, errc too_long = errc::line_too_long) noexcept {
+  /// Ends the line with CRLF and checks it against @p max_line (CRLF included).
+  std::error_code finish(std::size_t max_line) noexcept {
     put("\r\n");
-    if (len_ > max_line) return fail(too_long);
+    if (len_ > max_line) return fail(errc::invalid_argument);
     if (!ok_) return fail(errc::output_full);
     return {};
   }
@@ -168,8 +164,7 @@ inline std::error_code write_lookup(byte_writer& out, const lookup_command<V>& c
 }  // namespace detail
 
 /// Writes "HELO domain\r\n". @return an empty error_code, errc::invalid_argument (an empty
-/// host, or one over limits::domain), errc::line_too_long (over limits::command_line), or
-/// errc::output_full.
+/// host, or one over limits::domain or the line limit), or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const helo_command& c,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_greeting(out, c, lim);
@@ -187,8 +182,7 @@ inline std::error_code write_command(byte_writer& out, const lhlo_command& c,
 
 /// Writes "MAIL FROM:<path> params\r\n".
 /// @return an empty error_code, errc::invalid_argument (a parameter the parser would refuse,
-///         a path over limits::path), errc::line_too_long (a line over limits::command_line),
-///         or errc::output_full.
+///         a path over limits::path, a line over limits::command_line), or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const mail_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
@@ -237,8 +231,7 @@ inline std::error_code write_command(byte_writer& out, const mail_command& c,
 
 /// Writes "RCPT TO:<path> params\r\n".
 /// @return an empty error_code, errc::invalid_argument (an empty path, a parameter the parser
-///         would refuse), errc::line_too_long (a line over limits::command_line), or
-///         errc::output_full.
+///         would refuse, a line over limits::command_line), or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const rcpt_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
@@ -280,33 +273,28 @@ inline std::error_code write_command(byte_writer& out, const rcpt_command& c,
   return o.finish(lim.command_line);
 }
 
-/// Writes "DATA\r\n". @return an empty error_code, errc::line_too_long (limits::command_line
-/// under 6 octets) or errc::output_full.
+/// Writes "DATA\r\n". @return an empty error_code or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const data_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::data>(out, lim);
 }
-/// Writes "RSET\r\n". @return an empty error_code, errc::line_too_long (limits::command_line
-/// under 6 octets) or errc::output_full.
+/// Writes "RSET\r\n". @return an empty error_code or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const rset_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::rset>(out, lim);
 }
-/// Writes "QUIT\r\n". @return an empty error_code, errc::line_too_long (limits::command_line
-/// under 6 octets) or errc::output_full.
+/// Writes "QUIT\r\n". @return an empty error_code or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const quit_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::quit>(out, lim);
 }
-/// Writes "STARTTLS\r\n". @return an empty error_code, errc::line_too_long (limits::command_line
-/// under 10 octets) or errc::output_full.
+/// Writes "STARTTLS\r\n". @return an empty error_code or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const starttls_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::starttls>(out, lim);
 }
 
-/// Writes "BDAT size[ LAST]\r\n". @return an empty error_code, errc::line_too_long (over
-/// limits::command_line) or errc::output_full.
+/// Writes "BDAT size[ LAST]\r\n". @return an empty error_code or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const bdat_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
@@ -317,8 +305,7 @@ inline std::error_code write_command(byte_writer& out, const bdat_command& c,
 }
 
 /// Writes "NOOP[ text]\r\n". @return an empty error_code, errc::invalid_argument (@p text is
-/// not an Atom or a Quoted-string), errc::line_too_long (over limits::command_line) or
-/// errc::output_full.
+/// not an Atom or a Quoted-string) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const noop_command& c,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_text<verb::noop>(out, c.text, lim);
@@ -330,8 +317,7 @@ inline std::error_code write_command(byte_writer& out, const help_command& c,
 }
 
 /// Writes "VRFY argument[ SMTPUTF8]\r\n". @return an empty error_code, errc::invalid_argument
-/// (not a String, Mailbox or Path), errc::line_too_long (over limits::command_line) or
-/// errc::output_full.
+/// (not a String, Mailbox or Path) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const vrfy_command& c,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_lookup(out, c, lim);
@@ -345,8 +331,7 @@ inline std::error_code write_command(byte_writer& out, const expn_command& c,
 /// Writes "AUTH mechanism[ initial-response]\r\n" (RFC 4954 4). The initial response is
 /// already base64, or "=" for an empty one; empty means none.
 /// @return an empty error_code, errc::invalid_argument (not an RFC 4422 mechanism name, of
-///         either case; or not base64), errc::auth_line_too_long (over limits::auth_line) or
-///         errc::output_full.
+///         either case; not base64; or over limits::auth_line) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const auth_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
@@ -360,7 +345,7 @@ inline std::error_code write_command(byte_writer& out, const auth_command& c,
     o.put(' ');
     o.put(c.initial_response);
   }
-  return o.finish(lim.auth_line, errc::auth_line_too_long);
+  return o.finish(lim.auth_line);
 }
 
 /// Writes any command. See the overload for each command type.
@@ -410,14 +395,14 @@ inline std::error_code write_auth(byte_writer& out, std::string_view mechanism,
 }
 
 /// Writes a SASL response line (RFC 4954 4): @p base64 and CRLF; "" writes an empty response.
-/// @return an empty error_code, errc::invalid_argument (not base64),
-///         errc::auth_line_too_long (over limits::auth_line) or errc::output_full.
+/// @return an empty error_code, errc::invalid_argument (not base64, or over limits::auth_line)
+///         or errc::output_full.
 inline std::error_code write_sasl_response(byte_writer& out, std::string_view base64,
                                            const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
   if (!is_base64(base64)) return o.fail(errc::invalid_argument);
   o.put(base64);
-  return o.finish(lim.auth_line, errc::auth_line_too_long);
+  return o.finish(lim.auth_line);
 }
 
 /// Writes the SASL cancel line "*\r\n" (RFC 4954 4). @return an empty error_code or
