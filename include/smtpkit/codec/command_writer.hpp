@@ -273,28 +273,33 @@ inline std::error_code write_command(byte_writer& out, const rcpt_command& c,
   return o.finish(lim.command_line);
 }
 
-/// Writes "DATA\r\n". @return an empty error_code or errc::output_full.
+/// Writes "DATA\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 6 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const data_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::data>(out, lim);
 }
-/// Writes "RSET\r\n". @return an empty error_code or errc::output_full.
+/// Writes "RSET\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 6 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const rset_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::rset>(out, lim);
 }
-/// Writes "QUIT\r\n". @return an empty error_code or errc::output_full.
+/// Writes "QUIT\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 6 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const quit_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::quit>(out, lim);
 }
-/// Writes "STARTTLS\r\n". @return an empty error_code or errc::output_full.
+/// Writes "STARTTLS\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 10 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const starttls_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::starttls>(out, lim);
 }
 
-/// Writes "BDAT size[ LAST]\r\n". @return an empty error_code or errc::output_full.
+/// Writes "BDAT size[ LAST]\r\n". @return an empty error_code, errc::invalid_argument (over
+/// limits::command_line) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const bdat_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);

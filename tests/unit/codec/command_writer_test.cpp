@@ -289,6 +289,14 @@ TEST_CASE("writer: refuses what the parser would refuse") {
   lim.command_line = 12;
   write(smtpkit::noop_command{"abcdefg"}, errc::invalid_argument, lim);  // 12 + CRLF
   CHECK(write(smtpkit::noop_command{"abcde"}, errc{}, lim) == "NOOP abcde\r\n");
+  lim.command_line = 5;  // "DATA\r\n" is 6 octets
+  write(smtpkit::data_command{}, errc::invalid_argument, lim);
+  write(smtpkit::rset_command{}, errc::invalid_argument, lim);
+  write(smtpkit::quit_command{}, errc::invalid_argument, lim);
+  write(smtpkit::starttls_command{}, errc::invalid_argument, lim);
+  write(smtpkit::bdat_command{1, true}, errc::invalid_argument, lim);
+  lim.command_line = 6;
+  CHECK(write(smtpkit::data_command{}, errc{}, lim) == "DATA\r\n");
   lim = smtpkit::limits();
   lim.auth_line = 20;
   write(smtpkit::auth_command{"PLAIN", "dGVzdGluZw=="}, errc::invalid_argument, lim);
