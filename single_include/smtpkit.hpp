@@ -563,6 +563,17 @@ SMTPKIT_NAMESPACE_END
 //     tests run both on random input and require the same answer.
 // SPDX-License-Identifier: MIT
 
+// begin file smtpkit/codec/detail/char_class.hpp
+// smtpkit codec internals: the octet classes shared by the codec parsers (path, command and
+// ESMTP parameter scanners): one 256-entry table, one load per octet. RFC 5321 4.1.2 (atext,
+// qtextSMTP, dcontent, Let-dig, Ldh-str, esmtp-value), RFC 3461 4 (xchar), RFC 5234 (HEXDIG).
+//
+// Rules:
+//  1. Each class is one bit of a 16-bit entry; cls(c) returns every class of an octet.
+//  2. The table is built at compile time; it holds no state.
+//  3. Scanners return errc values; no_error is success.
+// SPDX-License-Identifier: MIT
+
 // begin file smtpkit/core/error.hpp
 // smtpkit core: error codes. Errors are values (no exceptions in the core).
 //
@@ -779,84 +790,9 @@ SMTPKIT_NAMESPACE_END
 template <>
 struct std::is_error_code_enum<smtpkit::errc> : std::true_type {};
 // end file smtpkit/core/error.hpp
-// begin file smtpkit/core/result.hpp
-// smtpkit core: result<T>, a value or an smtpkit error code, without exceptions.
-// SPDX-License-Identifier: MIT
-
-#include <cassert>  // assert
-#include <type_traits>   // is_default_constructible
-#include <utility>       // move
 
 SMTPKIT_NAMESPACE_BEGIN
-
-/// Holds either a T or an errc. T must be default-constructible (parsed values are views).
-template <class T>
-class result {
-  static_assert(std::is_default_constructible<T>::value, "result<T> needs a default T");
-
- public:
-  /// Makes a result that holds @p v.
-  constexpr result(T v) noexcept(
-      std::is_nothrow_move_constructible<T>::value)  // NOLINT(google-explicit-constructor):
-                                                     // implicit by design, like std::expected
-      : value_(std::move(v)), error_(), ok_(true) {}
-  /// Makes a result that holds the error @p e.
-  constexpr result(errc e) noexcept  // NOLINT(google-explicit-constructor): implicit by design
-      : value_(), error_(e), ok_(false) {}
-
-  /// Returns true when a value is held.
-  constexpr bool has_value() const noexcept { return ok_; }
-  constexpr explicit operator bool() const noexcept { return ok_; }
-
-  /// Returns the value. @pre has_value().
-  constexpr const T& value() const& noexcept { return assert(ok_), value_; }
-  constexpr T& value() & noexcept { return assert(ok_), value_; }
-  constexpr const T& operator*() const noexcept { return value(); }
-  constexpr const T* operator->() const noexcept { return &value(); }
-
-  /// Returns the error. @pre !has_value().
-  constexpr errc error() const noexcept { return assert(!ok_), error_; }
-  /// Returns the error as a std::error_code, or an empty one when a value is held.
-  std::error_code error_code() const noexcept {
-    return ok_ ? std::error_code() : make_error_code(error_);
-  }
-
- private:
-  T value_;
-  errc error_;
-  bool ok_;
-};
-
-SMTPKIT_NAMESPACE_END
-// end file smtpkit/core/result.hpp
-
-#if defined(__SSE2__) && !defined(SMTPKIT_NO_SIMD)
-#  include <emmintrin.h>  // SSE2 intrinsics (part of the x86-64 baseline)
-#endif
-
-// The window helpers return small structs of masks; inlined, they stay in registers, while a
-// call returns them through memory and the caller's wider reloads stall store forwarding.
-#if defined(__GNUC__) || defined(__clang__)
-#  define SMTPKIT_CODEC_INLINE [[gnu::always_inline]] inline
-#elif defined(_MSC_VER)
-#  define SMTPKIT_CODEC_INLINE __forceinline
-#else
-#  define SMTPKIT_CODEC_INLINE inline
-#endif
-
-SMTPKIT_NAMESPACE_BEGIN
-
-/// What the domain part of a mailbox (or a HELO/EHLO argument) is.
-enum class host_kind : unsigned char {
-  domain = 0,   ///< a Domain: "mail.example.com" (U-labels allowed, see host::utf8())
-  ipv4 = 1,     ///< "[192.0.2.1]"
-  ipv6 = 2,     ///< "[IPv6:2001:db8::1]"
-  general = 3,  ///< "[tag:content]", a General-address-literal
-};
-
 namespace detail {
-
-// ---- octet classes shared by the codec parsers (one 256-entry table, one load per octet) ----
 
 inline constexpr std::uint16_t cc_atext = 1u << 0;     ///< RFC 5322 atext
 inline constexpr std::uint16_t cc_qtext = 1u << 1;     ///< qtextSMTP: %d32-33 / %d35-91 / %d93-126
@@ -865,11 +801,9 @@ inline constexpr std::uint16_t cc_ldh = 1u << 3;       ///< ALPHA / DIGIT / "-"
 inline constexpr std::uint16_t cc_let_dig = 1u << 4;   ///< ALPHA / DIGIT
 inline constexpr std::uint16_t cc_value = 1u << 5;     ///< esmtp-value: %d33-60 / %d62-126
 inline constexpr std::uint16_t cc_hex = 1u << 6;       ///< HEXDIG, either case
-inline constexpr std::uint16_t cc_mech = 1u << 7;    ///< RFC 4422 mech-char: UPPER / DIGIT / - / _
-inline constexpr std::uint16_t cc_base64 = 1u << 8;  ///< RFC 4648 base64 alphabet (no "=")
-inline constexpr std::uint16_t cc_digit = 1u << 9;   ///< DIGIT
-inline constexpr std::uint16_t cc_high = 1u << 10;   ///< an octet >= 0x80
-inline constexpr std::uint16_t cc_pair = 1u << 11;   ///< quoted-pairSMTP second octet: %d32-126
+inline constexpr std::uint16_t cc_digit = 1u << 9;     ///< DIGIT
+inline constexpr std::uint16_t cc_high = 1u << 10;     ///< an octet >= 0x80
+inline constexpr std::uint16_t cc_pair = 1u << 11;     ///< quoted-pairSMTP second octet: %d32-126
 inline constexpr std::uint16_t cc_domain_run = 1u << 13;  ///< ALPHA / DIGIT / "-" / "."
 inline constexpr std::uint16_t cc_local_run = 1u << 14;   ///< ALPHA / DIGIT / . - _ +
 inline constexpr std::uint16_t cc_vchar = 1u << 15;       ///< VCHAR: %d33-126
@@ -886,12 +820,10 @@ constexpr char_table make_char_table() noexcept {
     const bool upper = c >= 'A' && c <= 'Z';
     const bool lower = c >= 'a' && c <= 'z';
     const bool digit = c >= '0' && c <= '9';
-    if (upper || lower || digit) f |= cc_atext | cc_ldh | cc_let_dig | cc_base64;
+    if (upper || lower || digit) f |= cc_atext | cc_ldh | cc_let_dig;
     if (digit) f |= cc_digit;
-    if (upper || digit || c == '-' || c == '_') f |= cc_mech;
     if (digit || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) f |= cc_hex;
     if (c == '-') f |= cc_ldh;
-    if (c == '+' || c == '/') f |= cc_base64;
     switch (c) {
       case '!':
       case '#':
@@ -938,6 +870,110 @@ constexpr std::uint16_t cls(char c) noexcept {
   return char_classes.cls[static_cast<unsigned char>(c)];
 }
 
+/// The "no error" value of errc (no enumerator has the value 0).
+inline constexpr errc no_error = errc{};
+
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/char_class.hpp
+// begin file smtpkit/codec/detail/ip_literal.hpp
+// smtpkit codec internals: the IPv4 and IPv6 forms of an address literal. RFC 5321 4.1.3
+// (IPv4-address-literal, IPv6-addr: IPv6-full, IPv6-comp, IPv6v4-full, IPv6v4-comp).
+//
+// Rules:
+//  1. The checks take the text inside the brackets, after any "IPv6:" tag, and only say
+//     whether it matches; they neither allocate nor convert.
+//  2. Strict RFC 5321 grammar: Snum is 1*3DIGIT of at most 255 (leading zeros allowed, as
+//     the grammar allows them); IPv6 groups are 1*4HEXDIG, "::" at most once.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
+
+/// Returns true when @p s is an IPv4-address-literal: Snum 3("." Snum), Snum = 1*3DIGIT <= 255.
+constexpr bool is_ipv4_literal(std::string_view s) noexcept {
+  std::size_t i = 0;
+  for (int part = 0; part < 4; ++part) {
+    if (part != 0) {
+      if (i >= s.size() || s[i] != '.') return false;
+      ++i;
+    }
+    unsigned v = 0;
+    std::size_t digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3) {
+      v = v * 10 + static_cast<unsigned>(s[i] - '0');
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || v > 255) return false;
+  }
+  return i == s.size();
+}
+
+/// Returns true when @p s is an IPv6-addr of RFC 5321 4.1.3: IPv6-full, IPv6-comp (at most 6
+/// groups besides "::"), IPv6v4-full or IPv6v4-comp (at most 4 groups besides "::").
+constexpr bool is_ipv6_addr(std::string_view s) noexcept {
+  const std::size_t n = s.size();
+  std::size_t i = 0;
+  std::size_t groups = 0;
+  bool compressed = false;
+  bool v4 = false;
+  if (n >= 2 && s[0] == ':' && s[1] == ':') {
+    compressed = true;
+    i = 2;
+  } else if (n == 0 || s[0] == ':') {
+    return false;
+  }
+  while (i < n) {
+    std::size_t k = i;
+    bool dotted = false;
+    while (k < n && s[k] != ':') {
+      if (s[k] == '.') dotted = true;
+      ++k;
+    }
+    const std::string_view token = s.substr(i, k - i);
+    if (dotted) {
+      if (k != n || !is_ipv4_literal(token)) return false;
+      v4 = true;
+      break;
+    }
+    if (token.empty() || token.size() > 4) return false;
+    for (char c : token)
+      if (!(cls(c) & cc_hex)) return false;
+    ++groups;
+    if (k == n) break;
+    if (k + 1 < n && s[k + 1] == ':') {
+      if (compressed) return false;
+      compressed = true;
+      i = k + 2;
+    } else {
+      i = k + 1;
+      if (i == n) return false;
+    }
+  }
+  if (v4) return compressed ? groups <= 4 : groups == 6;
+  return compressed ? groups <= 6 : groups == 8;
+}
+
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/ip_literal.hpp
+// begin file smtpkit/codec/detail/load.hpp
+// smtpkit codec internals: little-endian loads of 2, 4 and 8 octets and the matching tags of
+// literals, so that a scanner compares a keyword ("MAIL", "8BITMIME") with one load and one
+// compare, case folded with an OR.
+//
+// Rules:
+//  1. Loads read exactly the octets they name; the caller guarantees they are in bounds.
+//  2. The byte order is little-endian on every target (the loads are written byte by byte,
+//     which compilers turn into one load on little-endian targets).
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
+
 /// Loads 4 octets as a little-endian integer (one load on little-endian targets).
 inline std::uint32_t load_le32(const char* p) noexcept {
   return static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) |
@@ -977,8 +1013,22 @@ inline constexpr std::uint32_t lower32 = 0x20202020u;
 inline constexpr std::uint32_t lower16 = 0x2020u;
 inline constexpr std::uint64_t lower64 = 0x2020202020202020ull;
 
-/// The "no error" value of errc (no enumerator has the value 0).
-inline constexpr errc no_error = errc{};
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/load.hpp
+// begin file smtpkit/codec/detail/utf8.hpp
+// smtpkit codec internals: the check of one UTF-8 sequence, as RFC 6531 3.3 admits in
+// atoms, quoted strings, domain labels and esmtp-values. RFC 3629 4 (UTF8-non-ascii).
+//
+// Rules:
+//  1. Only well-formed sequences pass: no overlong forms, no surrogates, nothing above
+//     U+10FFFF, nothing truncated by the end of the input.
+//  2. Reads never go past the end given.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
 
 /// Returns the length (2 to 4) of the well-formed UTF8-non-ascii sequence at @p p (RFC 3629
 /// section 4), or 0 when it is ill-formed (overlong, surrogate, above U+10FFFF, truncated).
@@ -1005,13 +1055,45 @@ inline std::size_t utf8_length(const char* p, const char* end) noexcept {
   return 0;
 }
 
-// ---- windows: up to 64 octets classified at once (SSE2 where the target has it) ----------
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/utf8.hpp
+// begin file smtpkit/codec/detail/window.hpp
+// smtpkit codec internals: windows, up to 64 octets classified at once (SSE2 where the target
+// has it), for the fast paths of the path, command and ESMTP parameter parsers.
 //
 // A window gives, for each class of a token kind, one bit per octet at p, p+1, ... (at most
 // 64, never at or past the end of the input). The fast paths use windows to accept common
 // input with a few bit operations instead of a loop and a branch per octet; whatever a fast
 // path cannot decide goes to the scalar scanners, which remain the one statement of the
 // grammar. Define SMTPKIT_NO_SIMD to use the portable table code (it gives the same bits).
+//
+// Rules:
+//  1. A window never reads at or past the end of the input: a last chunk shorter than 16
+//     octets is loaded as the 16 octets that end at the end (when [begin, end) holds so many)
+//     or from a copy.
+//  2. The SIMD and the portable code give the same bits (the tests compare them).
+//  3. SMTPKIT_CODEC_INLINE forces inlining of the mask helpers; it is an internal macro,
+//     #undef'd at the end of smtpkit.hpp (which includes every header that uses it).
+// SPDX-License-Identifier: MIT
+
+
+#if defined(__SSE2__) && !defined(SMTPKIT_NO_SIMD)
+#  include <emmintrin.h>  // SSE2 intrinsics (part of the x86-64 baseline)
+#endif
+
+// The window helpers return small structs of masks; inlined, they stay in registers, while a
+// call returns them through memory and the caller's wider reloads stall store forwarding.
+#if defined(__GNUC__) || defined(__clang__)
+#  define SMTPKIT_CODEC_INLINE [[gnu::always_inline]] inline
+#elif defined(_MSC_VER)
+#  define SMTPKIT_CODEC_INLINE __forceinline
+#else
+#  define SMTPKIT_CODEC_INLINE inline
+#endif
+
+SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
 
 /// Returns the number of trailing zero bits of @p v (64 for 0).
 inline unsigned ctz64(std::uint64_t v) noexcept {
@@ -1253,6 +1335,72 @@ inline int window_run(std::uint64_t ok, unsigned size, const char* p, const char
   return static_cast<int>(run);
 }
 
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/window.hpp
+// begin file smtpkit/core/result.hpp
+// smtpkit core: result<T>, a value or an smtpkit error code, without exceptions.
+// SPDX-License-Identifier: MIT
+
+#include <cassert>  // assert
+#include <type_traits>   // is_default_constructible
+#include <utility>       // move
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// Holds either a T or an errc. T must be default-constructible (parsed values are views).
+template <class T>
+class result {
+  static_assert(std::is_default_constructible<T>::value, "result<T> needs a default T");
+
+ public:
+  /// Makes a result that holds @p v.
+  constexpr result(T v) noexcept(
+      std::is_nothrow_move_constructible<T>::value)  // NOLINT(google-explicit-constructor):
+                                                     // implicit by design, like std::expected
+      : value_(std::move(v)), error_(), ok_(true) {}
+  /// Makes a result that holds the error @p e.
+  constexpr result(errc e) noexcept  // NOLINT(google-explicit-constructor): implicit by design
+      : value_(), error_(e), ok_(false) {}
+
+  /// Returns true when a value is held.
+  constexpr bool has_value() const noexcept { return ok_; }
+  constexpr explicit operator bool() const noexcept { return ok_; }
+
+  /// Returns the value. @pre has_value().
+  constexpr const T& value() const& noexcept { return assert(ok_), value_; }
+  constexpr T& value() & noexcept { return assert(ok_), value_; }
+  constexpr const T& operator*() const noexcept { return value(); }
+  constexpr const T* operator->() const noexcept { return &value(); }
+
+  /// Returns the error. @pre !has_value().
+  constexpr errc error() const noexcept { return assert(!ok_), error_; }
+  /// Returns the error as a std::error_code, or an empty one when a value is held.
+  std::error_code error_code() const noexcept {
+    return ok_ ? std::error_code() : make_error_code(error_);
+  }
+
+ private:
+  T value_;
+  errc error_;
+  bool ok_;
+};
+
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/core/result.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
+
+/// What the domain part of a mailbox (or a HELO/EHLO argument) is.
+enum class host_kind : unsigned char {
+  domain = 0,   ///< a Domain: "mail.example.com" (U-labels allowed, see host::utf8())
+  ipv4 = 1,     ///< "[192.0.2.1]"
+  ipv6 = 2,     ///< "[IPv6:2001:db8::1]"
+  general = 3,  ///< "[tag:content]", a General-address-literal
+};
+
+namespace detail {
+
 /// Returns true when the "." bits @p dots (of a run of @p n > 0 octets) make atoms or labels:
 /// no "." first, last, or next to another "."; nor, with the "-" bits @p hyphens, a "-" at
 /// the start or end of a label.
@@ -1394,71 +1542,6 @@ inline errc scan_domain_name(const char*& p, const char* begin, const char* end,
   }
   p = q;
   return e;
-}
-
-/// Returns true when @p s is an IPv4-address-literal: Snum 3("." Snum), Snum = 1*3DIGIT <= 255.
-constexpr bool is_ipv4_literal(std::string_view s) noexcept {
-  std::size_t i = 0;
-  for (int part = 0; part < 4; ++part) {
-    if (part != 0) {
-      if (i >= s.size() || s[i] != '.') return false;
-      ++i;
-    }
-    unsigned v = 0;
-    std::size_t digits = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9' && digits < 3) {
-      v = v * 10 + static_cast<unsigned>(s[i] - '0');
-      ++i;
-      ++digits;
-    }
-    if (digits == 0 || v > 255) return false;
-  }
-  return i == s.size();
-}
-
-/// Returns true when @p s is an IPv6-addr of RFC 5321 4.1.3: IPv6-full, IPv6-comp (at most 6
-/// groups besides "::"), IPv6v4-full or IPv6v4-comp (at most 4 groups besides "::").
-constexpr bool is_ipv6_addr(std::string_view s) noexcept {
-  const std::size_t n = s.size();
-  std::size_t i = 0;
-  std::size_t groups = 0;
-  bool compressed = false;
-  bool v4 = false;
-  if (n >= 2 && s[0] == ':' && s[1] == ':') {
-    compressed = true;
-    i = 2;
-  } else if (n == 0 || s[0] == ':') {
-    return false;
-  }
-  while (i < n) {
-    std::size_t k = i;
-    bool dotted = false;
-    while (k < n && s[k] != ':') {
-      if (s[k] == '.') dotted = true;
-      ++k;
-    }
-    const std::string_view token = s.substr(i, k - i);
-    if (dotted) {
-      if (k != n || !is_ipv4_literal(token)) return false;
-      v4 = true;
-      break;
-    }
-    if (token.empty() || token.size() > 4) return false;
-    for (char c : token)
-      if (!(cls(c) & cc_hex)) return false;
-    ++groups;
-    if (k == n) break;
-    if (k + 1 < n && s[k + 1] == ':') {
-      if (compressed) return false;
-      compressed = true;
-      i = k + 2;
-    } else {
-      i = k + 1;
-      if (i == n) return false;
-    }
-  }
-  if (v4) return compressed ? groups <= 4 : groups == 6;
-  return compressed ? groups <= 6 : groups == 8;
 }
 
 /// Returns true when @p s is an Ldh-str: *( ALPHA / DIGIT / "-" ) Let-dig.
@@ -2158,13 +2241,43 @@ SMTPKIT_NAMESPACE_END
 //     iterated with their params (ehlo_capabilities::keywords()).
 //  4. "AUTH mech..." and the legacy "AUTH=mech..." (sent for old Outlook clients) are merged:
 //     both set ehlo_extension::auth and the known mechanisms' bits; the raw mechanism lists stay
-//     reachable, so unknown mechanisms are not lost.
+//     reachable, so unknown mechanisms are not lost. RFC 4954 3 requires at least one
+//     mechanism: an "AUTH" or "AUTH=" line with none is not an error (a client must not fail a
+//     delivery over it) but does not offer AUTH either; it is kept as an unknown keyword
+//     (ehlo_keyword::known is ehlo_extension{}) and sets no bit.
 //  5. SIZE without a number, or with 0, means no fixed limit (RFC 1870 4): max_size is 0.
 //  6. write_ehlo_reply() writes only what parse_ehlo_reply() accepts and reads back the same.
 //  7. Views: parsed values point into the reply's bytes. Nothing here allocates or throws.
 // SPDX-License-Identifier: MIT
 
-#include <iterator>  // forward_iterator_tag
+#include <iterator>                            // forward_iterator_tag
+// begin file smtpkit/codec/detail/sasl_mech.hpp
+// smtpkit codec internals: the check of a SASL mechanism name, shared by the AUTH command
+// (parser and writer) and the EHLO reply writer. RFC 4422 3.1 (sasl-mech), RFC 4954 4 (AUTH).
+//
+// Rules:
+//  1. A name is 1 to 20 characters, each a letter, a digit, "-" or "_".
+//  2. Letters may be of either case. RFC 4422 names are upper case, but some clients send
+//     "AUTH plain" and common servers (Postfix, Cyrus SASL) accept it; names compare without
+//     regard to case everywhere in smtpkit (find_mechanism, ehlo_capabilities::has_mechanism).
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
+
+/// Returns true when @p s is a SASL mechanism name: 1*20 of ALPHA (either case), DIGIT, "-"
+/// and "_" (RFC 4422 3.1 sasl-mech, with lower case accepted).
+constexpr bool is_sasl_mech(std::string_view s) noexcept {
+  if (s.empty() || s.size() > 20) return false;
+  for (char c : s)
+    if (!ascii::is_alnum(c) && c != '-' && c != '_') return false;
+  return true;
+}
+
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/sasl_mech.hpp
 // begin file smtpkit/codec/reply.hpp
 // smtpkit codec: SMTP replies. reply_reader parses single and multiline replies incrementally
 // (the client side); write_reply() formats them (the server side).
@@ -2768,10 +2881,11 @@ class line_list {
   /// Makes a list of the @p count strings at @p lines.
   constexpr line_list(const std::string_view* lines, std::size_t count) noexcept
       : data_(lines), size_(count) {}
-  /// Makes a list of the strings in an array.
+  /// Makes a list of the strings in an array. Implicit, so that an array of lines can be
+  /// passed wherever a line_list is taken.
   template <std::size_t N>
-  constexpr line_list(const std::string_view (&lines)[N]) noexcept  // NOLINT: implicit by design
-      : data_(lines), size_(N) {}
+  // NOLINTNEXTLINE(google-explicit-constructor,hicpp-explicit-conversions): see above
+  constexpr line_list(const std::string_view (&lines)[N]) noexcept : data_(lines), size_(N) {}
 
   constexpr const std::string_view* begin() const noexcept { return data_; }
   constexpr const std::string_view* end() const noexcept { return data_ + size_; }
@@ -3041,14 +3155,6 @@ constexpr bool is_ehlo_params(std::string_view s) noexcept {
   return s.empty() || (s[0] == ' ' && is_ehlo_word_list(s.substr(1)));
 }
 
-/// sasl-mech = 1*20mech-char; mech-char = UPPER-ALPHA / DIGIT / HYPHEN / UNDERSCORE (RFC 4422 3.1)
-constexpr bool is_ehlo_sasl_mech(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s)
-    if (!((c >= 'A' && c <= 'Z') || ascii::is_digit(c) || c == '-' || c == '_')) return false;
-  return true;
-}
-
 /// Checks the domain of an EHLO reply's first line: RFC 5321 Domain (dot-separated labels of
 /// letters, digits and inner hyphens; octets over 0x7F are taken as U-labels per RFC 6531) or
 /// an address literal "[" 1*dcontent "]" (the form inside the brackets is not examined).
@@ -3228,6 +3334,7 @@ class ehlo_keyword_iterator {
       cur_.params = p.params;
       cur_.legacy_auth = p.legacy_auth;
       cur_.known = find_extension(p.keyword);
+      if (cur_.known == ehlo_extension::auth && p.params.empty()) cur_.known = ehlo_extension{};
       if (!unknown_only_ || cur_.known == ehlo_extension{}) return;
     }
   }
@@ -3339,6 +3446,9 @@ inline result<ehlo_capabilities> parse_ehlo_reply(const reply& r,
       return errc::bad_reply;
     }
     const ehlo_extension e = find_extension(p.keyword);
+    // AUTH needs at least one mechanism (RFC 4954 3); without one the line offers nothing and
+    // stays an unknown keyword (rule 4).
+    if (e == ehlo_extension::auth && p.params.empty()) continue;
     caps.extensions |= static_cast<std::uint32_t>(e);
     if (e == ehlo_extension::size) {
       caps.max_size = 0;
@@ -3443,7 +3553,7 @@ inline std::error_code write_ehlo_reply(byte_writer& out, const ehlo_config& cfg
   if (!cfg.other_mechanisms.empty()) {
     if (!detail::is_ehlo_word_list(cfg.other_mechanisms)) return errc::invalid_argument;
     for (std::string_view w : word_range(cfg.other_mechanisms))
-      if (!detail::is_ehlo_sasl_mech(w) || find_mechanism(w) != auth_mechanism{})
+      if (!detail::is_sasl_mech(w) || find_mechanism(w) != auth_mechanism{})
         return errc::invalid_argument;
   }
   for (std::string_view line : cfg.extra) {
@@ -3886,8 +3996,8 @@ inline void encode_base64_block(const char* in, std::size_t n, char* out) noexce
 /// Decodes @p n characters (a multiple of 4) at @p in. When @p last, the final quantum may end
 /// in "=" or "==". Writes to @p out unless it is null (validation only).
 /// Returns the number of bytes decoded, or npos when the input is not strict base64.
-inline std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
-                                       char* out) noexcept {
+constexpr std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
+                                          char* out) noexcept {
   constexpr std::size_t bad = static_cast<std::size_t>(-1);
   std::size_t full = n;
   if (last && n != 0 && in[n - 1] == '=') full = n - 4;  // the padded quantum, handled below
@@ -3925,6 +4035,13 @@ inline std::size_t decode_base64_block(const char* in, std::size_t n, bool last,
 }
 
 }  // namespace detail
+
+/// Returns true when @p in is strict base64 (see the rules at the top of this file), exactly
+/// when decode_base64() would accept it; validates only, writes nothing. "" is valid.
+constexpr bool is_base64(std::string_view in) noexcept {
+  return in.size() % 4 == 0 && detail::decode_base64_block(in.data(), in.size(), true, nullptr) !=
+                                   static_cast<std::size_t>(-1);
+}
 
 /// Encodes @p in into @p out (RFC 4648 4, with padding, no line breaks).
 /// @return an empty error_code, or errc::output_full when base64_encoded_size(in.size())
@@ -4028,6 +4145,9 @@ SMTPKIT_NAMESPACE_END
 //     limits::auth_line (errc::auth_line_too_long); both include the CRLF.
 //  6. Values compare equal when they carry the same information (see path.hpp and
 //     esmtp_params.hpp), so parse(write(x)) == x can be checked.
+//  7. AUTH mechanism names are checked by RFC 4422's character set and length but in any case
+//     ("AUTH plain" parses, mechanism "plain" as sent), for interoperability; see
+//     detail/sasl_mech.hpp.
 // SPDX-License-Identifier: MIT
 
 // begin file smtpkit/codec/esmtp_params.hpp
@@ -4052,9 +4172,94 @@ SMTPKIT_NAMESPACE_END
 //     RFC 5321 4.1.1.11 and RFC 1869 answer both with 555.
 //  4. The typed fields are authoritative: a writer emits them, then the extensions.
 //  5. Values compare equal when their typed fields and their extension parameters are equal.
-//  6. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
+//  6. ORCPT's address is checked beyond its syntax: for an addr-type other than "utf-8" every
+//     hexchar decodes to printable US-ASCII, %x20-7E (RFC 3461 4.2); for "utf-8" each
+//     "\x{...}" is an RFC 6533 HEXPOINT (no U+0000, no surrogate, nothing above U+10FFFF,
+//     no leading zero, no ASCII that QCHAR carries). See detail/esmtp_values.hpp.
+//  7. Parsed values are views (16-bit sizes: a parameter string is at most 65535 octets);
 //     nothing allocates. One window (path.hpp rule 7) classifies the parameters of a line at
 //     once; what it cannot decide goes to the scalar parser, which is the grammar.
+// SPDX-License-Identifier: MIT
+
+// begin file smtpkit/codec/detail/digits.hpp
+// smtpkit codec internals: decimal numbers of up to 20 digits converted eight digits at a
+// time (SWAR), for SIZE= (RFC 1870: size-value = 1*20DIGIT) on the parameter fast path.
+//
+// Rules:
+//  1. Only 1 to 20 ASCII digits are accepted, and only values that fit 64 bits.
+//  2. Loads end at the end of the digits and never start before the start of the input
+//     passed in; shorter inputs take the digit-by-digit loop.
+// SPDX-License-Identifier: MIT
+
+
+SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
+
+/// Converts 8 ASCII octets (the first in the low byte of @p x) to their decimal value; false
+/// when one is not a digit.
+constexpr bool convert8(std::uint64_t x, std::uint64_t& out) noexcept {
+  if ((x & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
+      ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull)
+    return false;
+  x -= 0x3030303030303030ull;
+  x = x * 10 + (x >> 8);
+  x = (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
+       (((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
+      32;
+  out = x;
+  return true;
+}
+
+/// Parses the @p n octets at @p v as 1*20DIGIT into a 64-bit number; false for anything
+/// else or an overflow. Up to 16 digits are converted eight at a time with loads that end at
+/// v + n and never start before @p begin.
+inline bool parse_digits(const char* v, std::size_t n, const char* begin,
+                         std::uint64_t& out) noexcept {
+  if (n == 0 || n > 20) return false;
+  const char* const end = v + n;
+  if (n <= 8 && end - begin >= 8) {
+    // Octets before v are replaced by "0" digits.
+    const std::uint64_t keep = ~std::uint64_t{0} << (8 * (8 - n));
+    const std::uint64_t x = (load_le64(end - 8) & keep) | (0x3030303030303030ull & ~keep);
+    return convert8(x, out);
+  }
+  if (n <= 16 && end - begin >= 16) {
+    const std::uint64_t keep = ~std::uint64_t{0} << (8 * (16 - n));
+    const std::uint64_t hi = (load_le64(end - 16) & keep) | (0x3030303030303030ull & ~keep);
+    std::uint64_t h = 0;
+    std::uint64_t l = 0;
+    if (!convert8(hi, h) || !convert8(load_le64(end - 8), l)) return false;
+    out = h * 100000000ull + l;
+    return true;
+  }
+  std::uint64_t x = 0;
+  for (const char* q = v; q < end; ++q) {
+    if (!ascii::is_digit(*q)) return false;
+    const auto d = static_cast<std::uint64_t>(*q - '0');
+    if (x > (~std::uint64_t{0} - d) / 10) return false;
+    x = x * 10 + d;
+  }
+  out = x;
+  return true;
+}
+
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/digits.hpp
+// begin file smtpkit/codec/detail/esmtp_values.hpp
+// smtpkit codec internals: the checks of the xtext, ORCPT and AUTH= values of the ESMTP
+// parameters smtpkit knows. RFC 3461 4 (xtext), 4.2 (ORCPT), RFC 6533 3 (utf-8 addr-type),
+// RFC 4954 5 (AUTH=).
+//
+// Rules:
+//  1. Each scan_* function starts at a value and, on success, leaves its pointer at the end
+//     of the value; on failure it returns errc::bad_parameter, or errc::bad_xtext /
+//     errc::bad_utf8 where that is what is wrong.
+//  2. ORCPT's address is checked beyond its syntax: for an addr-type other than "utf-8" every
+//     hexchar decodes to printable US-ASCII, %x20-7E (RFC 3461 4.2); for "utf-8" each
+//     "\x{...}" is an RFC 6533 HEXPOINT.
+//  3. AUTH='s mailbox is checked against the limits: in place when it has no hexchar,
+//     otherwise decoded into a stack buffer (max_auth_path); nothing allocates.
 // SPDX-License-Identifier: MIT
 
 // begin file smtpkit/codec/xtext.hpp
@@ -4228,6 +4433,201 @@ SMTPKIT_NAMESPACE_END
 // end file smtpkit/codec/xtext.hpp
 
 SMTPKIT_NAMESPACE_BEGIN
+namespace detail {
+
+/// Case-insensitive compare of a value with a lower-case literal of letters, digits and "-".
+inline bool value_is(std::string_view v, std::string_view lower_lit) noexcept {
+  if (v.size() != lower_lit.size()) return false;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if ((v[i] | 0x20) != lower_lit[i]) return false;
+  return true;
+}
+
+/// Returns true when @p p is at the end of a parameter (SP or the end of the text).
+constexpr bool at_param_end(const char* p, const char* end) noexcept {
+  return p == end || *p == ' ';
+}
+
+/// Scans an xtext run at @p p up to the first octet that is neither an xchar nor a hexchar.
+/// Returns errc::bad_xtext for a "+" not followed by two upper-case hex digits.
+inline errc scan_xtext(const char*& p, const char* end) noexcept {
+  const char* q = p;
+  errc e = no_error;
+  for (;;) {
+    while (q < end && (cls(*q) & cc_xchar)) ++q;
+    if (q == end || *q != '+') break;
+    if (end - q < 3 || !(xtext_class(q[1]) & 2u) || !(xtext_class(q[2]) & 2u)) {
+      e = errc::bad_xtext;
+      break;
+    }
+    q += 3;
+  }
+  p = q;
+  return e;
+}
+
+/// Returns the error for an xtext-valued parameter that stopped at @p p before its end: an
+/// octet esmtp-value allows but xtext does not is errc::bad_xtext, anything else
+/// errc::bad_parameter.
+inline errc xtext_end_error(const char* p) noexcept {
+  return (cls(*p) & (cc_value | cc_high)) ? errc::bad_xtext : errc::bad_parameter;
+}
+
+/// Scans the xtext of an ORCPT address of any addr-type but "utf-8" at @p p, as scan_xtext;
+/// every hexchar must also decode to printable US-ASCII, %x20-7E (RFC 3461 4.2: the address
+/// "MUST consist entirely of printable (graphic and white space) characters from the US-ASCII
+/// repertoire"), errc::bad_parameter otherwise.
+inline errc scan_orcpt_xtext(const char*& p, const char* end) noexcept {
+  const char* const s = p;
+  const errc e = scan_xtext(p, end);
+  if (e != no_error) return e;
+  // scan_xtext passed every "+" in [s, p) with two upper-case hex digits after it.
+  for (std::size_t i = find_byte(std::string_view(s, static_cast<std::size_t>(p - s)), '+');
+       i != std::string_view::npos;
+       i = find_byte(std::string_view(s, static_cast<std::size_t>(p - s)), '+', i + 3)) {
+    const unsigned v = xtext_hex_value(s[i + 1]) * 16 + xtext_hex_value(s[i + 2]);
+    if (v < 0x20 || v > 0x7e) return errc::bad_parameter;
+  }
+  return no_error;
+}
+
+/// Returns true when the @p n hex digits at @p h are an RFC 6533 HEXPOINT: no leading zero
+/// (except the 2-digit forms), no surrogate, at most U+10FFFF, never U+0000, and of the ASCII
+/// range only what QCHAR cannot carry.
+/// @code
+/// HEXPOINT = ( ( "0"/"1" ) %x31-39 ) / "10" / "20" /
+///            "2B" / "3D" / "7F" /         ; all xtext-specials
+///            "5C" / (HEXDIG8 HEXDIG) /    ; 2-digit forms
+///            ( NZHEXDIG 2(HEXDIG) ) /     ; 3-digit forms
+///            ( NZDHEXDIG 3(HEXDIG) ) /    ; 4-digit forms excluding
+///            ( "D" %x30-37 2(HEXDIG) ) /  ; ... surrogate
+///            ( NZHEXDIG 4(HEXDIG) ) /     ; 5-digit forms
+///            ( "10" 4*HEXDIG )            ; 6-digit forms
+/// @endcode
+/// @pre the @p n octets at @p h are HEXDIG (either case, RFC 5234 2.3).
+constexpr bool is_hexpoint(const char* h, std::size_t n) noexcept {
+  const char c0 = ascii::to_upper(h[0]);
+  const char c1 = ascii::to_upper(h[1]);
+  switch (n) {
+    case 2: {
+      if ((c0 == '0' || c0 == '1') && c1 >= '1' && c1 <= '9') return true;
+      const int v = ascii::hex_value(c0) * 16 + ascii::hex_value(c1);
+      return v == 0x10 || v == 0x20 || v == 0x2B || v == 0x3D || v == 0x7F || v == 0x5C ||
+             v >= 0x80;
+    }
+    case 3:
+    case 5:
+      return c0 != '0';
+    case 4:
+      return c0 != '0' && (c0 != 'D' || (c1 >= '0' && c1 <= '7'));
+    case 6:
+      return c0 == '1' && c1 == '0';
+    default:
+      return false;
+  }
+}
+
+/// Checks an RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext at @p p: 1*( QCHAR /
+/// UTF8-non-ascii / "\x{" HEXPOINT "}" ), QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e.
+/// On success @p p is at the end of the parameter.
+inline errc scan_utf8_addr(const char*& p, const char* end) noexcept {
+  const char* q = p;
+  while (q < end && *q != ' ') {
+    const char c = *q;
+    if (c >= 0x21 && c <= 0x7e && c != '+' && c != '=' && c != '\\') {
+      ++q;
+    } else if (c == '\\') {
+      if (end - q < 5 || q[1] != 'x' || q[2] != '{') return errc::bad_parameter;
+      q += 3;
+      const char* const h = q;
+      while (q < end && (cls(*q) & cc_hex)) ++q;
+      if (q - h < 2 || q - h > 6 || q == end || *q != '}' ||
+          !is_hexpoint(h, static_cast<std::size_t>(q - h)))
+        return errc::bad_parameter;
+      ++q;
+    } else if (cls(c) & cc_high) {
+      const std::size_t n = utf8_length(q, end);
+      if (n == 0) return errc::bad_utf8;
+      q += n;
+    } else {
+      return errc::bad_parameter;
+    }
+  }
+  if (q == p) return errc::bad_parameter;
+  p = q;
+  return no_error;
+}
+
+/// Checks an ORCPT value at @p p: addr-type ";" xtext, addr-type = atom, the address not
+/// empty; for addr-type "utf-8", the address as RFC 6533 specifies. On success @p p is past
+/// it and @p type / @p address view its two parts.
+inline errc scan_orcpt(const char*& p, const char* end, std::string_view& type,
+                       std::string_view& address) noexcept {
+  const char* q = p;
+  while (q < end && (cls(*q) & cc_atext) && *q != '=') ++q;
+  if (q == p || q == end || *q != ';') return errc::bad_parameter;
+  type = std::string_view(p, static_cast<std::size_t>(q - p));
+  const char* const a = ++q;
+  if (value_is(type, "utf-8")) {
+    const errc e = scan_utf8_addr(q, end);
+    if (e != no_error) return e;
+  } else {
+    const errc e = scan_orcpt_xtext(q, end);
+    if (e != no_error) return e;
+    if (!at_param_end(q, end)) return xtext_end_error(q);
+    if (q == a) return errc::bad_parameter;
+  }
+  address = std::string_view(a, static_cast<std::size_t>(q - a));
+  p = q;
+  return no_error;
+}
+
+/// The largest limits::path honoured for an AUTH= mailbox that holds hexchars: such a mailbox
+/// is decoded into a stack buffer of max_auth_path - 2 octets (no allocation). A larger
+/// limits::path counts as this value there; a mailbox without hexchars is checked in place,
+/// against limits::path as it is.
+inline constexpr std::size_t max_auth_path = 4096;
+
+/// Checks a decoded AUTH= value: the xtext @p v decodes to a Mailbox within @p lim (a Mailbox
+/// inside a Path: its size + 2 is at most lim.path, and at most max_auth_path).
+inline errc check_auth_mailbox(std::string_view v, const limits& lim) noexcept {
+  if (find_byte(v, '+') == std::string_view::npos)  // xchar only: the text is the mailbox
+    return parse_mailbox(v, lim) ? no_error : errc::bad_parameter;
+  const std::size_t path = lim.path < max_auth_path ? lim.path : max_auth_path;
+  const std::size_t n = xtext_decoded_size(v);
+  if (n == std::string_view::npos) return errc::bad_xtext;
+  if (path < 2 || n > path - 2) return errc::bad_parameter;
+  char buf[max_auth_path - 2];
+  const result<std::size_t> d = xtext_decode(v, buf, sizeof buf);
+  if (!d) return d.error() == errc::bad_xtext ? errc::bad_xtext : errc::bad_parameter;
+  return parse_mailbox(std::string_view(buf, *d), lim) ? no_error : errc::bad_parameter;
+}
+
+/// Checks an AUTH= value at @p p (RFC 4954 5): "<>" or the xtext encoding of a Mailbox. On
+/// success @p p is past it.
+inline errc scan_auth(const char*& p, const char* end, const limits& lim) noexcept {
+  const char* q = p;
+  if (end - q >= 2 && q[0] == '<' && q[1] == '>') {
+    q += 2;
+    if (!at_param_end(q, end)) return errc::bad_parameter;
+    p = q;
+    return no_error;
+  }
+  const errc e = scan_xtext(q, end);
+  if (e != no_error) return e;
+  if (!at_param_end(q, end)) return xtext_end_error(q);
+  if (q == p) return errc::bad_parameter;
+  const errc m = check_auth_mailbox(std::string_view(p, static_cast<std::size_t>(q - p)), lim);
+  if (m != no_error) return m;
+  p = q;
+  return no_error;
+}
+
+}  // namespace detail
+SMTPKIT_NAMESPACE_END
+// end file smtpkit/codec/detail/esmtp_values.hpp
+
+SMTPKIT_NAMESPACE_BEGIN
 
 /// The parameter keywords smtpkit knows.
 enum class param_keyword : unsigned char {
@@ -4376,14 +4776,6 @@ SMTPKIT_CODEC_INLINE param_keyword classify_keyword(const char* p, std::size_t n
     default:
       return param_keyword::unknown;
   }
-}
-
-/// Case-insensitive compare of a value with a lower-case literal of letters, digits and "-".
-inline bool value_is(std::string_view v, std::string_view lower_lit) noexcept {
-  if (v.size() != lower_lit.size()) return false;
-  for (std::size_t i = 0; i < v.size(); ++i)
-    if ((v[i] | 0x20) != lower_lit[i]) return false;
-  return true;
 }
 
 /// Bit of a keyword in a keyword mask.
@@ -4541,36 +4933,6 @@ class param_list {
 
 namespace detail {
 
-/// Returns true when @p p is at the end of a parameter (SP or the end of the text).
-constexpr bool at_param_end(const char* p, const char* end) noexcept {
-  return p == end || *p == ' ';
-}
-
-/// Scans an xtext run at @p p up to the first octet that is neither an xchar nor a hexchar.
-/// Returns errc::bad_xtext for a "+" not followed by two upper-case hex digits.
-inline errc scan_xtext(const char*& p, const char* end) noexcept {
-  const char* q = p;
-  errc e = no_error;
-  for (;;) {
-    while (q < end && (cls(*q) & cc_xchar)) ++q;
-    if (q == end || *q != '+') break;
-    if (end - q < 3 || !(xtext_class(q[1]) & 2u) || !(xtext_class(q[2]) & 2u)) {
-      e = errc::bad_xtext;
-      break;
-    }
-    q += 3;
-  }
-  p = q;
-  return e;
-}
-
-/// Returns the error for an xtext-valued parameter that stopped at @p p before its end: an
-/// octet esmtp-value allows but xtext does not is errc::bad_xtext, anything else
-/// errc::bad_parameter.
-inline errc xtext_end_error(const char* p) noexcept {
-  return (cls(*p) & (cc_value | cc_high)) ? errc::bad_xtext : errc::bad_parameter;
-}
-
 /// Checks a NOTIFY value at @p p: "NEVER" / 1#( "SUCCESS" / "FAILURE" / "DELAY" ), each at
 /// most once. On success @p p is past it.
 inline errc scan_notify(const char*& p, const char* end, dsn_notify& out) noexcept {
@@ -4616,87 +4978,6 @@ inline errc scan_notify(const char*& p, const char* end, dsn_notify& out) noexce
   return no_error;
 }
 
-/// Checks an RFC 6533 utf-8-addr-xtext / utf-8-addr-unitext at @p p: 1*( QCHAR /
-/// UTF8-non-ascii / "\x{" 2*6HEXDIG "}" ), QCHAR = %x21-2a / %x2c-3c / %x3e-5b / %x5d-7e.
-/// On success @p p is at the end of the parameter.
-inline errc scan_utf8_addr(const char*& p, const char* end) noexcept {
-  const char* q = p;
-  while (q < end && *q != ' ') {
-    const char c = *q;
-    if (c >= 0x21 && c <= 0x7e && c != '+' && c != '=' && c != '\\') {
-      ++q;
-    } else if (c == '\\') {
-      if (end - q < 5 || q[1] != 'x' || q[2] != '{') return errc::bad_parameter;
-      q += 3;
-      const char* const h = q;
-      while (q < end && (cls(*q) & cc_hex)) ++q;
-      if (q - h < 2 || q - h > 6 || q == end || *q != '}') return errc::bad_parameter;
-      ++q;
-    } else if (cls(c) & cc_high) {
-      const std::size_t n = utf8_length(q, end);
-      if (n == 0) return errc::bad_utf8;
-      q += n;
-    } else {
-      return errc::bad_parameter;
-    }
-  }
-  if (q == p) return errc::bad_parameter;
-  p = q;
-  return no_error;
-}
-
-/// Checks an ORCPT value at @p p: addr-type ";" xtext, addr-type = atom, the address not
-/// empty; for addr-type "utf-8", the address as RFC 6533 specifies. On success @p p is past
-/// it and @p type / @p address view its two parts.
-inline errc scan_orcpt(const char*& p, const char* end, std::string_view& type,
-                       std::string_view& address) noexcept {
-  const char* q = p;
-  while (q < end && (cls(*q) & cc_atext) && *q != '=') ++q;
-  if (q == p || q == end || *q != ';') return errc::bad_parameter;
-  type = std::string_view(p, static_cast<std::size_t>(q - p));
-  const char* const a = ++q;
-  if (value_is(type, "utf-8")) {
-    const errc e = scan_utf8_addr(q, end);
-    if (e != no_error) return e;
-  } else {
-    const errc e = scan_xtext(q, end);
-    if (e != no_error) return e;
-    if (!at_param_end(q, end)) return xtext_end_error(q);
-    if (q == a) return errc::bad_parameter;
-  }
-  address = std::string_view(a, static_cast<std::size_t>(q - a));
-  p = q;
-  return no_error;
-}
-
-/// Checks a decoded AUTH= value: the xtext @p v decodes to a Mailbox within @p lim.
-inline errc check_auth_mailbox(std::string_view v, const limits& lim) noexcept {
-  char buf[1024];
-  const result<std::size_t> d = xtext_decode(v, buf, sizeof buf);
-  if (!d) return d.error() == errc::bad_xtext ? errc::bad_xtext : errc::bad_parameter;
-  return parse_mailbox(std::string_view(buf, *d), lim) ? no_error : errc::bad_parameter;
-}
-
-/// Checks an AUTH= value at @p p (RFC 4954 5): "<>" or the xtext encoding of a Mailbox. On
-/// success @p p is past it.
-inline errc scan_auth(const char*& p, const char* end, const limits& lim) noexcept {
-  const char* q = p;
-  if (end - q >= 2 && q[0] == '<' && q[1] == '>') {
-    q += 2;
-    if (!at_param_end(q, end)) return errc::bad_parameter;
-    p = q;
-    return no_error;
-  }
-  const errc e = scan_xtext(q, end);
-  if (e != no_error) return e;
-  if (!at_param_end(q, end)) return xtext_end_error(q);
-  if (q == p) return errc::bad_parameter;
-  const errc m = check_auth_mailbox(std::string_view(p, static_cast<std::size_t>(q - p)), lim);
-  if (m != no_error) return m;
-  p = q;
-  return no_error;
-}
-
 /// Runs a scan_* checker over the whole of @p v (for the setters and the writer).
 template <class F>
 inline bool whole(std::string_view v, F&& scan) noexcept {
@@ -4717,54 +4998,6 @@ inline bool keyword_seen_before(const char* begin, std::string_view kw) noexcept
     if (ascii::iequals(q.keyword, kw)) return true;
   }
   return false;
-}
-
-/// Converts 8 ASCII octets (the first in the low byte of @p x) to their decimal value; false
-/// when one is not a digit.
-constexpr bool convert8(std::uint64_t x, std::uint64_t& out) noexcept {
-  if ((x & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull ||
-      ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) != 0x3030303030303030ull)
-    return false;
-  x -= 0x3030303030303030ull;
-  x = x * 10 + (x >> 8);
-  x = (((x & 0x000000FF000000FFull) * (100 + (1000000ull << 32))) +
-       (((x >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32)))) >>
-      32;
-  out = x;
-  return true;
-}
-
-/// Parses the @p n octets at @p v as 1*20DIGIT into a 64-bit number; false for anything
-/// else or an overflow. Up to 16 digits are converted eight at a time with loads that end at
-/// v + n and never start before @p begin.
-inline bool parse_digits(const char* v, std::size_t n, const char* begin,
-                         std::uint64_t& out) noexcept {
-  if (n == 0 || n > 20) return false;
-  const char* const end = v + n;
-  if (n <= 8 && end - begin >= 8) {
-    // Octets before v are replaced by "0" digits.
-    const std::uint64_t keep = ~std::uint64_t{0} << (8 * (8 - n));
-    const std::uint64_t x = (load_le64(end - 8) & keep) | (0x3030303030303030ull & ~keep);
-    return convert8(x, out);
-  }
-  if (n <= 16 && end - begin >= 16) {
-    const std::uint64_t keep = ~std::uint64_t{0} << (8 * (16 - n));
-    const std::uint64_t hi = (load_le64(end - 16) & keep) | (0x3030303030303030ull & ~keep);
-    std::uint64_t h = 0;
-    std::uint64_t l = 0;
-    if (!convert8(hi, h) || !convert8(load_le64(end - 8), l)) return false;
-    out = h * 100000000ull + l;
-    return true;
-  }
-  std::uint64_t x = 0;
-  for (const char* q = v; q < end; ++q) {
-    if (!ascii::is_digit(*q)) return false;
-    const auto d = static_cast<std::uint64_t>(*q - '0');
-    if (x > (~std::uint64_t{0} - d) / 10) return false;
-    x = x * 10 + d;
-  }
-  out = x;
-  return true;
 }
 
 /// Makes a view from a pointer and a 16-bit size.
@@ -4945,9 +5178,7 @@ class rcpt_parameters {
           return make_error_code(errc::invalid_argument);
       const bool ok = detail::value_is(type, "utf-8")
                           ? detail::whole(address, detail::scan_utf8_addr)
-                          : detail::whole(address, [](const char*& p, const char* e) {
-                              return detail::scan_xtext(p, e);
-                            });
+                          : detail::whole(address, detail::scan_orcpt_xtext);
       if (!ok) return make_error_code(errc::invalid_argument);
     }
     orcpt_type_ = type.data();
@@ -5015,7 +5246,7 @@ struct param_access {
           v = v * 10 + d;
           ++p;
         }
-        if (!has_value || p == s || !at_param_end(p, end)) return errc::bad_parameter;
+        if (!has_value || p == s || p - s > 20 || !at_param_end(p, end)) return errc::bad_parameter;
         m.size_ = v;
         m.bits_ = static_cast<std::uint8_t>(m.bits_ | mail_parameters::has_size_bit);
         return no_error;
@@ -5381,7 +5612,8 @@ inline result<param_list> parse_esmtp_params(std::string_view text) noexcept {
 /// Parses @p text, the whole of it, as Mail-parameters (what follows "MAIL FROM:<path> ");
 /// "" means none. Checks SIZE, BODY, SMTPUTF8, RET, ENVID, AUTH and REQUIRETLS; keeps the
 /// others as extensions (see the rules at the top of this file).
-/// @param lim bounds the mailbox inside AUTH=.
+/// @param lim bounds the mailbox inside AUTH= (lim.path; with hexchars in it, also
+///        detail::max_auth_path, 4096).
 /// @return the parameters, or errc::bad_parameter (grammar, a bad value, or text over 65535
 ///         octets), errc::bad_xtext, errc::bad_utf8, errc::duplicate_parameter (all 501).
 ///         Unknown and misplaced parameters are not errors here; see unknown_count() and
@@ -5549,7 +5781,7 @@ using expn_command = lookup_command<verb::expn>;
 
 /// AUTH mechanism [initial-response] (RFC 4954 4).
 struct auth_command {
-  std::string_view mechanism;  ///< RFC 4422 sasl-mech: 1*20 of A-Z 0-9 "-" "_"
+  std::string_view mechanism;  ///< RFC 4422 sasl-mech, any case: 1*20 of A-Z a-z 0-9 "-" "_"
   /// The initial response as sent: base64, or "=" for an empty response; empty when none was
   /// given. Decoding is left to the SASL layer.
   std::string_view initial_response;
@@ -5594,26 +5826,6 @@ struct sasl_response {
 };
 
 namespace detail {
-
-/// Returns true when @p s is base64 of RFC 4648 4: groups of four, "=" padding only at the
-/// end. "" is valid.
-constexpr bool is_base64(std::string_view s) noexcept {
-  const std::size_t n = s.size();
-  if (n % 4 != 0) return false;
-  std::size_t data = n;
-  if (n != 0 && s[n - 1] == '=') data = s[n - 2] == '=' ? n - 2 : n - 1;
-  for (std::size_t i = 0; i < data; ++i)
-    if (!(cls(s[i]) & cc_base64)) return false;
-  return true;
-}
-
-/// Returns true when @p s is an RFC 4422 sasl-mech: 1*20 mech-char.
-constexpr bool is_sasl_mech(std::string_view s) noexcept {
-  if (s.empty() || s.size() > 20) return false;
-  for (char c : s)
-    if (!(cls(c) & cc_mech)) return false;
-  return true;
-}
 
 /// Checks an AUTH initial-response: "=" or non-empty base64.
 constexpr errc check_initial_response(std::string_view s) noexcept {
@@ -5818,6 +6030,9 @@ inline errc parse_command_into(std::string_view line, const limits& lim, const l
       if (n <= vlen + 1) return errc::bad_bdat;
       const char* q = p;
       while (q < end && ascii::is_digit(*q)) ++q;
+      // 1*DIGIT has no length bound: leading zeros are skipped (keeping one digit) before
+      // parse_uint counts at most 20 digits; a value over 2^64-1 stays bad_bdat.
+      while (q - p > 1 && *p == '0') ++p;
       bdat_command b;
       if (!ascii::parse_uint(std::string_view(p, static_cast<std::size_t>(q - p)), b.size))
         return errc::bad_bdat;
@@ -5920,7 +6135,7 @@ inline result<sasl_response> parse_sasl_response(std::string_view line,
                                                  const limits& lim = limits{}) noexcept {
   if (line.size() + 2 > lim.auth_line) return errc::auth_line_too_long;
   if (line == "*") return sasl_response{{}, true};
-  if (!detail::is_base64(line)) return errc::bad_base64;
+  if (!is_base64(line)) return errc::bad_base64;
   return sasl_response{line, false};
 }
 
@@ -6189,28 +6404,33 @@ inline std::error_code write_command(byte_writer& out, const rcpt_command& c,
   return o.finish(lim.command_line);
 }
 
-/// Writes "DATA\r\n". @return an empty error_code or errc::output_full.
+/// Writes "DATA\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 6 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const data_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::data>(out, lim);
 }
-/// Writes "RSET\r\n". @return an empty error_code or errc::output_full.
+/// Writes "RSET\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 6 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const rset_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::rset>(out, lim);
 }
-/// Writes "QUIT\r\n". @return an empty error_code or errc::output_full.
+/// Writes "QUIT\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 6 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const quit_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::quit>(out, lim);
 }
-/// Writes "STARTTLS\r\n". @return an empty error_code or errc::output_full.
+/// Writes "STARTTLS\r\n". @return an empty error_code, errc::invalid_argument
+/// (limits::command_line under 10 octets) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const starttls_command&,
                                      const limits& lim = limits{}) noexcept {
   return detail::write_bare<verb::starttls>(out, lim);
 }
 
-/// Writes "BDAT size[ LAST]\r\n". @return an empty error_code or errc::output_full.
+/// Writes "BDAT size[ LAST]\r\n". @return an empty error_code, errc::invalid_argument (over
+/// limits::command_line) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const bdat_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
@@ -6246,8 +6466,8 @@ inline std::error_code write_command(byte_writer& out, const expn_command& c,
 
 /// Writes "AUTH mechanism[ initial-response]\r\n" (RFC 4954 4). The initial response is
 /// already base64, or "=" for an empty one; empty means none.
-/// @return an empty error_code, errc::invalid_argument (not an RFC 4422 mechanism name, not
-///         base64, or over limits::auth_line) or errc::output_full.
+/// @return an empty error_code, errc::invalid_argument (not an RFC 4422 mechanism name, of
+///         either case; not base64; or over limits::auth_line) or errc::output_full.
 inline std::error_code write_command(byte_writer& out, const auth_command& c,
                                      const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
@@ -6316,7 +6536,7 @@ inline std::error_code write_auth(byte_writer& out, std::string_view mechanism,
 inline std::error_code write_sasl_response(byte_writer& out, std::string_view base64,
                                            const limits& lim = limits{}) noexcept {
   detail::line_out o(out);
-  if (!detail::is_base64(base64)) return o.fail(errc::invalid_argument);
+  if (!is_base64(base64)) return o.fail(errc::invalid_argument);
   o.put(base64);
   return o.finish(lim.auth_line);
 }
@@ -7772,6 +7992,26 @@ SMTPKIT_NAMESPACE_END
 SMTPKIT_NAMESPACE_BEGIN
 
 namespace detail {
+/// Parses the reply to EHLO @p r without its last line when that line is empty ("250" or
+/// "250 "; Postfix's smtp-sink ends its EHLO reply so): the lines before it are copied into
+/// @p buf (@p cap octets), the one before made the last, and parsed from there.
+/// @return the capabilities (viewing @p buf), or errc::bad_reply.
+inline result<ehlo_capabilities> parse_ehlo_reply_without_empty_line(const reply& r, char* buf,
+                                                                     std::size_t cap,
+                                                                     const limits& lim) noexcept {
+  const std::string_view raw = r.raw();  // every line ends with CRLF
+  if (r.line_count() < 2 || raw.size() < 6) return errc::bad_reply;
+  const std::size_t last = raw.rfind('\n', raw.size() - 3) + 1;  // where the last line starts
+  const std::string_view line = raw.substr(last, raw.size() - 2 - last);
+  if ((line != "250" && line != "250 ") || last > cap) return errc::bad_reply;
+  std::memcpy(buf, raw.data(), last);
+  const std::size_t prev = std::string_view(buf, last - 2).rfind('\n');
+  buf[prev == std::string_view::npos ? 3 : prev + 4] = ' ';  // "250-" becomes "250 "
+  const result<reply> shorter = parse_reply(std::string_view(buf, last), lim, r.line_count());
+  if (!shorter) return errc::bad_reply;
+  return parse_ehlo_reply(*shorter, lim);
+}
+
 constexpr bool is_positive(int code) noexcept {
   return code >= 200 && code < 300;
 }
@@ -8016,7 +8256,14 @@ inline bool client_session::on_opening_reply(const entry& e, const reply& r) noe
       caps_ = ehlo_capabilities{};
       esmtp_ = false;
     } else {
-      const result<ehlo_capabilities> caps = parse_ehlo_reply(r, cfg_.limits);
+      result<ehlo_capabilities> caps = parse_ehlo_reply(r, cfg_.limits);
+      if (!caps && caps.error() == errc::bad_reply) {
+        // An empty last line is taken as no capability (the SASL scratch is free during the
+        // opening; store_capabilities() copies what the session keeps).
+        caps = detail::parse_ehlo_reply_without_empty_line(r, sasl_.get(), sasl_size(cfg_.limits),
+                                                           cfg_.limits);
+        if (!caps) caps = errc::bad_reply;
+      }
       if (!caps) {
         // A malformed capability list: the server's extensions cannot be trusted.
         fail_protocol(caps.error());
@@ -10036,5 +10283,8 @@ SMTPKIT_NAMESPACE_END
 // end file smtpkit/server/session_message.hpp
 // end file smtpkit/server/session.hpp
 // end file smtpkit/server.hpp
+
+// Internal macros: used only inside the headers above, not part of the API.
+#undef SMTPKIT_CODEC_INLINE
 // end file smtpkit.hpp
 #endif  // SMTPKIT_SINGLE_INCLUDE_SMTPKIT_HPP
