@@ -9367,8 +9367,10 @@ class server_session {
         hostname_(copy_hostname(cfg.hostname)),
         input_(input_capacity(cfg.limits)),
         output_(output_capacity),
-        sasl_(new char[cfg.limits.auth_line]),
-        commands_(command_reader_limit(cfg), cfg.leniency.bare_newline),
+        sasl_(new char[sasl_capacity(cfg.limits)]),
+        // A bare LF never ends a command line (CVE-2023-51764 class): the normalize leniency
+        // applies to message content only.
+        commands_(command_reader_limit(cfg), bare_newline_policy::reject),
         sasl_lines_(cfg.limits.auth_line, bare_newline_policy::reject),
         data_(cfg.limits.text_line, cfg.leniency.bare_newline) {
     cfg_.hostname = std::string_view(hostname_.get(), cfg.hostname.size());
@@ -9502,6 +9504,8 @@ class server_session {
     const std::size_t line = l.auth_line > l.command_line ? l.auth_line : l.command_line;
     return line + 4096 > 16384 ? line + 4096 : 16384;
   }
+  // LOGIN keeps the user name while the password arrives: room for two decoded responses.
+  static std::size_t sasl_capacity(const limits& l) noexcept { return 2 * l.auth_line; }
   static std::size_t command_reader_limit(const server_config& c) noexcept {
     // AUTH with an initial response may be as long as limits::auth_line (RFC 4954 4);
     // parse_command() holds every other verb to limits::command_line.
@@ -9545,13 +9549,13 @@ class server_session {
     return server_events::protocol_error{why, code};
   }
   void count_error() noexcept {
-    if (++errors_ > cfg_.limits.max_errors)
+    if (++errors_ >= cfg_.limits.max_errors)
       fatal(errc::error_budget_exhausted, 421, {4, 7, 0}, "Error: too many errors");
   }
   void fatal(errc why, int code, enhanced_status st, std::string_view text) noexcept {
     if (state_ == server_state::closed) return;
     if (state_ == server_state::data || state_ == server_state::bdat ||
-        pending_ == pending::message)
+        state_ == server_state::bdat_open || pending_ == pending::message)
       dropped_ = why;
     char buf[300];
     byte_writer t(buf, sizeof buf);
@@ -9598,7 +9602,7 @@ class server_session {
   void wipe_sasl() noexcept {
     if (sasl_) {
       volatile char* p = sasl_.get();
-      for (std::size_t i = 0; i < cfg_.limits.auth_line; ++i) p[i] = 0;
+      for (std::size_t i = 0; i < sasl_capacity(cfg_.limits); ++i) p[i] = 0;
     }
   }
   bool auth_offered() const noexcept {
@@ -9615,7 +9619,7 @@ class server_session {
   server_event on_helo(verb v, const host& domain) noexcept;
   server_event on_mail(const mail_command& m) noexcept;
   server_event on_rcpt(const rcpt_command& r) noexcept;
-  server_event on_bdat(const bdat_command& b) noexcept;
+  server_event on_bdat(const bdat_command& b, errc refusal) noexcept;
   server_event on_auth(const auth_command& a) noexcept;
   server_event on_sasl_line() noexcept;
   server_event on_sasl_response(std::string_view b64) noexcept;
@@ -9712,6 +9716,10 @@ inline server_event server_session::on_eof() noexcept {
 
 inline server_event server_session::on_command_line() noexcept {
   if (output_.space() < output_reserve) return server_events::need_data{};
+  if (stopping_ && idle()) {  // a graceful stop takes no new command, even a pipelined one
+    fatal(errc::session_closed, 421, {4, 3, 2}, "Service shutting down");
+    return next_event();
+  }
   const line_result r = commands_.next(input_.view());
   consume_ = r.consumed;
   if (r.status == line_status::need_more) {
@@ -9778,9 +9786,9 @@ inline server_event server_session::on_command(const command& c, std::string_vie
                   cfg_.features.lmtp ? "Error: use LHLO" : "Error: command not recognized");
   if (v == verb::bdat) {
     const auto& b = std::get<bdat_command>(c);
-    if (!cfg_.features.chunking)
-      return refuse(errc::unknown_command, 502, {5, 5, 1}, "Error: command not implemented");
-    return on_bdat(b);
+    // Rule 5: even when CHUNKING is off, the chunk's size is known, so its octets are read and
+    // discarded rather than run as commands.
+    return on_bdat(b, cfg_.features.chunking ? errc{} : errc::unknown_command);
   }
   if (v == verb::quit) {
     say(221, {2, 0, 0}, "Bye");
@@ -9898,8 +9906,11 @@ inline server_event server_session::on_rcpt(const rcpt_command& r) noexcept {
     return refuse(errc::unknown_parameter, 555, {5, 5, 4}, "Error: unsupported parameter");
   if (r.to.address().utf8() && !smtputf8_)
     return refuse(errc::bad_utf8, 553, {5, 6, 7}, "Error: UTF-8 address needs SMTPUTF8");
-  if (recipients_ >= cfg_.limits.max_recipients)
-    return refuse(errc::too_many_recipients, 452, {4, 5, 3}, "Error: too many recipients");
+  if (recipients_ >= cfg_.limits.max_recipients) {
+    // Not an error against the budget: the transaction goes on with the recipients accepted.
+    say(452, {4, 5, 3}, "Error: too many recipients");
+    return server_events::protocol_error{errc::too_many_recipients, 452};
+  }
   last_unknown_ = p.unknown_count() != 0;
   pending_ = pending::rcpt;
   return server_events::rcpt_received{r.to, r.params, p.unknown_count() != 0};
@@ -9953,7 +9964,10 @@ inline std::error_code server_session::write_decision(const reply_spec& r) noexc
 inline std::error_code server_session::decide(bool positive, const reply_spec* r) noexcept {
   if (pending_ == pending::none || state_ == server_state::closed) return errc::invalid_state;
   if (r) {
-    const bool ok_code = positive ? (r->code >= 200 && r->code < 400) : (r->code >= 400);
+    // A positive answer is 2xx, and 3xx only to DATA, so the wire never contradicts the state.
+    const bool ok_code = positive
+                             ? (r->code >= 200 && r->code < (pending_ == pending::data ? 400 : 300))
+                             : (r->code >= 400);
     if (!ok_code || r->code > 599) return errc::invalid_argument;
     const std::error_code e = write_decision(*r);
     if (e) return e;
@@ -10119,7 +10133,7 @@ inline server_event server_session::on_sasl_response(std::string_view b64) noexc
   state_ = server_state::ready;
   // "=" is an empty response (RFC 4954 4).
   std::string_view decoded;
-  const std::size_t room = cfg_.limits.auth_line - sasl_user_;
+  const std::size_t room = sasl_capacity(cfg_.limits) - sasl_user_;
   if (b64 != "=") {
     byte_writer w(sasl_.get() + sasl_user_, room);
     if (decode_base64(b64, w))
@@ -10163,13 +10177,13 @@ SMTPKIT_NAMESPACE_END
 
 SMTPKIT_NAMESPACE_BEGIN
 
-inline server_event server_session::on_bdat(const bdat_command& b) noexcept {
+inline server_event server_session::on_bdat(const bdat_command& b, errc refusal) noexcept {
   // Rule 5: the chunk is read to its last octet whatever the answer will be.
   apply_consume();  // the chunk starts right after the BDAT line
   chunk_refused_ = false;
-  if (!command_allowed(verb::bdat, state_)) {
+  if (refusal != errc{} || !command_allowed(verb::bdat, state_)) {
     chunk_refused_ = true;
-    message_error_ = errc::bad_sequence;
+    message_error_ = refusal != errc{} ? refusal : errc::bad_sequence;
   } else if (state_ == server_state::rcpt) {
     message_error_ = errc{};
     chunks_.reset();  // the first chunk of a message
@@ -10213,6 +10227,8 @@ inline server_event server_session::end_of_chunk(bool last) noexcept {
       count_error();
       return server_events::message_refused{why};
     }
+    if (why == errc::unknown_command)
+      return refuse(why, 502, {5, 5, 1}, "Error: command not implemented");
     return refuse(errc::bad_sequence, 503, {5, 5, 1},
                   greeting_ ? "Error: need RCPT command" : "Error: send HELO/EHLO first");
   }

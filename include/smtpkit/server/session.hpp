@@ -72,8 +72,10 @@ class server_session {
         hostname_(copy_hostname(cfg.hostname)),
         input_(input_capacity(cfg.limits)),
         output_(output_capacity),
-        sasl_(new char[cfg.limits.auth_line]),
-        commands_(command_reader_limit(cfg), cfg.leniency.bare_newline),
+        sasl_(new char[sasl_capacity(cfg.limits)]),
+        // A bare LF never ends a command line (CVE-2023-51764 class): the normalize leniency
+        // applies to message content only.
+        commands_(command_reader_limit(cfg), bare_newline_policy::reject),
         sasl_lines_(cfg.limits.auth_line, bare_newline_policy::reject),
         data_(cfg.limits.text_line, cfg.leniency.bare_newline) {
     cfg_.hostname = std::string_view(hostname_.get(), cfg.hostname.size());
@@ -207,6 +209,8 @@ class server_session {
     const std::size_t line = l.auth_line > l.command_line ? l.auth_line : l.command_line;
     return line + 4096 > 16384 ? line + 4096 : 16384;
   }
+  // LOGIN keeps the user name while the password arrives: room for two decoded responses.
+  static std::size_t sasl_capacity(const limits& l) noexcept { return 2 * l.auth_line; }
   static std::size_t command_reader_limit(const server_config& c) noexcept {
     // AUTH with an initial response may be as long as limits::auth_line (RFC 4954 4);
     // parse_command() holds every other verb to limits::command_line.
@@ -250,13 +254,13 @@ class server_session {
     return server_events::protocol_error{why, code};
   }
   void count_error() noexcept {
-    if (++errors_ > cfg_.limits.max_errors)
+    if (++errors_ >= cfg_.limits.max_errors)
       fatal(errc::error_budget_exhausted, 421, {4, 7, 0}, "Error: too many errors");
   }
   void fatal(errc why, int code, enhanced_status st, std::string_view text) noexcept {
     if (state_ == server_state::closed) return;
     if (state_ == server_state::data || state_ == server_state::bdat ||
-        pending_ == pending::message)
+        state_ == server_state::bdat_open || pending_ == pending::message)
       dropped_ = why;
     char buf[300];
     byte_writer t(buf, sizeof buf);
@@ -303,7 +307,7 @@ class server_session {
   void wipe_sasl() noexcept {
     if (sasl_) {
       volatile char* p = sasl_.get();
-      for (std::size_t i = 0; i < cfg_.limits.auth_line; ++i) p[i] = 0;
+      for (std::size_t i = 0; i < sasl_capacity(cfg_.limits); ++i) p[i] = 0;
     }
   }
   bool auth_offered() const noexcept {
@@ -320,7 +324,7 @@ class server_session {
   server_event on_helo(verb v, const host& domain) noexcept;
   server_event on_mail(const mail_command& m) noexcept;
   server_event on_rcpt(const rcpt_command& r) noexcept;
-  server_event on_bdat(const bdat_command& b) noexcept;
+  server_event on_bdat(const bdat_command& b, errc refusal) noexcept;
   server_event on_auth(const auth_command& a) noexcept;
   server_event on_sasl_line() noexcept;
   server_event on_sasl_response(std::string_view b64) noexcept;
@@ -417,6 +421,10 @@ inline server_event server_session::on_eof() noexcept {
 
 inline server_event server_session::on_command_line() noexcept {
   if (output_.space() < output_reserve) return server_events::need_data{};
+  if (stopping_ && idle()) {  // a graceful stop takes no new command, even a pipelined one
+    fatal(errc::session_closed, 421, {4, 3, 2}, "Service shutting down");
+    return next_event();
+  }
   const line_result r = commands_.next(input_.view());
   consume_ = r.consumed;
   if (r.status == line_status::need_more) {
@@ -483,9 +491,9 @@ inline server_event server_session::on_command(const command& c, std::string_vie
                   cfg_.features.lmtp ? "Error: use LHLO" : "Error: command not recognized");
   if (v == verb::bdat) {
     const auto& b = std::get<bdat_command>(c);
-    if (!cfg_.features.chunking)
-      return refuse(errc::unknown_command, 502, {5, 5, 1}, "Error: command not implemented");
-    return on_bdat(b);
+    // Rule 5: even when CHUNKING is off, the chunk's size is known, so its octets are read and
+    // discarded rather than run as commands.
+    return on_bdat(b, cfg_.features.chunking ? errc{} : errc::unknown_command);
   }
   if (v == verb::quit) {
     say(221, {2, 0, 0}, "Bye");
@@ -603,8 +611,11 @@ inline server_event server_session::on_rcpt(const rcpt_command& r) noexcept {
     return refuse(errc::unknown_parameter, 555, {5, 5, 4}, "Error: unsupported parameter");
   if (r.to.address().utf8() && !smtputf8_)
     return refuse(errc::bad_utf8, 553, {5, 6, 7}, "Error: UTF-8 address needs SMTPUTF8");
-  if (recipients_ >= cfg_.limits.max_recipients)
-    return refuse(errc::too_many_recipients, 452, {4, 5, 3}, "Error: too many recipients");
+  if (recipients_ >= cfg_.limits.max_recipients) {
+    // Not an error against the budget: the transaction goes on with the recipients accepted.
+    say(452, {4, 5, 3}, "Error: too many recipients");
+    return server_events::protocol_error{errc::too_many_recipients, 452};
+  }
   last_unknown_ = p.unknown_count() != 0;
   pending_ = pending::rcpt;
   return server_events::rcpt_received{r.to, r.params, p.unknown_count() != 0};
@@ -658,7 +669,10 @@ inline std::error_code server_session::write_decision(const reply_spec& r) noexc
 inline std::error_code server_session::decide(bool positive, const reply_spec* r) noexcept {
   if (pending_ == pending::none || state_ == server_state::closed) return errc::invalid_state;
   if (r) {
-    const bool ok_code = positive ? (r->code >= 200 && r->code < 400) : (r->code >= 400);
+    // A positive answer is 2xx, and 3xx only to DATA, so the wire never contradicts the state.
+    const bool ok_code = positive
+                             ? (r->code >= 200 && r->code < (pending_ == pending::data ? 400 : 300))
+                             : (r->code >= 400);
     if (!ok_code || r->code > 599) return errc::invalid_argument;
     const std::error_code e = write_decision(*r);
     if (e) return e;

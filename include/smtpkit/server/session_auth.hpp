@@ -55,7 +55,7 @@ inline server_event server_session::on_sasl_response(std::string_view b64) noexc
   state_ = server_state::ready;
   // "=" is an empty response (RFC 4954 4).
   std::string_view decoded;
-  const std::size_t room = cfg_.limits.auth_line - sasl_user_;
+  const std::size_t room = sasl_capacity(cfg_.limits) - sasl_user_;
   if (b64 != "=") {
     byte_writer w(sasl_.get() + sasl_user_, room);
     if (decode_base64(b64, w))

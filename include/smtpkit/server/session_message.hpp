@@ -12,13 +12,13 @@
 
 SMTPKIT_NAMESPACE_BEGIN
 
-inline server_event server_session::on_bdat(const bdat_command& b) noexcept {
+inline server_event server_session::on_bdat(const bdat_command& b, errc refusal) noexcept {
   // Rule 5: the chunk is read to its last octet whatever the answer will be.
   apply_consume();  // the chunk starts right after the BDAT line
   chunk_refused_ = false;
-  if (!command_allowed(verb::bdat, state_)) {
+  if (refusal != errc{} || !command_allowed(verb::bdat, state_)) {
     chunk_refused_ = true;
-    message_error_ = errc::bad_sequence;
+    message_error_ = refusal != errc{} ? refusal : errc::bad_sequence;
   } else if (state_ == server_state::rcpt) {
     message_error_ = errc{};
     chunks_.reset();  // the first chunk of a message
@@ -62,6 +62,8 @@ inline server_event server_session::end_of_chunk(bool last) noexcept {
       count_error();
       return server_events::message_refused{why};
     }
+    if (why == errc::unknown_command)
+      return refuse(why, 502, {5, 5, 1}, "Error: command not implemented");
     return refuse(errc::bad_sequence, 503, {5, 5, 1},
                   greeting_ ? "Error: need RCPT command" : "Error: send HELO/EHLO first");
   }
