@@ -79,13 +79,16 @@ class server_session {
         sasl_lines_(cfg.limits.auth_line, bare_newline_policy::reject),
         data_(cfg.limits.text_line, cfg.leniency.bare_newline) {
     cfg_.hostname = std::string_view(hostname_.get(), cfg.hostname.size());
-    if (validate(cfg)) cfg_.hostname = "localhost";
+    if (detail::check_ehlo_domain(cfg.hostname, limits{}.domain) != errc{})
+      cfg_.hostname = "localhost";
+    for (char c : cfg.greeting)
+      if (!detail::is_reply_text_octet(c)) cfg_.greeting = "ESMTP";
   }
 
   /// Checks a configuration before a session is made from it.
   /// @return an empty error_code, or errc::invalid_argument: the hostname is not a domain or
   ///         address literal of at most 255 octets (a session made anyway uses "localhost"),
-  ///         or the greeting holds a control octet.
+  ///         or the greeting holds a control octet (a session made anyway says "ESMTP").
   static std::error_code validate(const server_config& cfg) noexcept {
     if (detail::check_ehlo_domain(cfg.hostname, limits{}.domain) != errc{})
       return errc::invalid_argument;

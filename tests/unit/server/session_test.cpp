@@ -208,3 +208,12 @@ TEST_CASE("an endless line never stops the reading: wants_read() stays true whil
   out += pump(s);
   CHECK(out == "500 5.5.2 Error: line too long\r\n250 2.0.0 Ok\r\n");
 }
+
+TEST_CASE("a configuration that validate() refuses still greets well-formed") {
+  smtpkit::server_config cfg;
+  cfg.hostname = "bad host";
+  cfg.greeting = "ESMTP\r\n250 injected";
+  CHECK((smtpkit::server_session::validate(cfg) == smtpkit::errc::invalid_argument));
+  smtpkit::server_session s(cfg);
+  CHECK(pump(s) == "220 localhost ESMTP\r\n");
+}
