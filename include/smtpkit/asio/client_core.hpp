@@ -123,8 +123,11 @@ class client_core : public std::enable_shared_from_this<client_core> {
         socket_(strand_),
         resolver_(strand_),
         timer_(strand_),
-        connect_timer_(strand_) {
+        connect_timer_(strand_),
+        helo_name_(options_.session.helo_name) {
     if (options_.read_size < 512) options_.read_size = 512;
+    // Each connection makes a session from this configuration: it views the client's copy.
+    options_.session.helo_name = helo_name_;
   }
 
   strand_type& strand() noexcept { return strand_; }
@@ -145,12 +148,13 @@ class client_core : public std::enable_shared_from_this<client_core> {
     connect_done_ = std::move(done);
     host_ = std::move(host);
     auto self = shared_from_this();
-    ++connect_generation_;
+    const std::uint64_t generation = ++connect_generation_;
     resolver_.async_resolve(
         host_, service,
-        [self](const std::error_code& ec, ::asio::ip::tcp::resolver::results_type results) {
+        [self, generation](const std::error_code& ec,
+                           ::asio::ip::tcp::resolver::results_type results) {
           self->guarded([&] {
-            if (self->op_ != op_kind::connect) return;
+            if (self->op_ != op_kind::connect || generation != self->connect_generation_) return;
             if (ec) {
               self->finish_connect(ec);
               return;
@@ -785,6 +789,7 @@ class client_core : public std::enable_shared_from_this<client_core> {
   timer_type connect_timer_;
   std::unique_ptr<client_session> session_;
   std::shared_ptr<client_stream> tls_;
+  std::string helo_name_;  // client_config::helo_name, copied
   std::string host_;
   ::asio::ip::tcp::endpoint remote_;
   std::vector<::asio::ip::basic_resolver_entry<::asio::ip::tcp>> endpoints_;

@@ -158,6 +158,7 @@ using tls_starter = std::function<void(
 /// How a client connects and runs its session.
 struct client_options {
   /// The session's configuration: helo_name, TLS policy, LMTP, limits, RFC 5321 timeouts...
+  /// The client copies helo_name: the view need not outlive the client's construction.
   client_config session{};
   /// Bound on each connection attempt (each address of the host). 0: the system's.
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};

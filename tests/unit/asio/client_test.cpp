@@ -395,6 +395,34 @@ TEST_CASE(
   CHECK(r.rcpt_to == std::vector<std::string>{"b", "no1", "no2", "c"});
 }
 
+TEST_CASE("asio client: the client keeps its own copy of helo_name") {
+  scripted_server ss([](peer& p) {
+    p.send("220 mx.test ESMTP\r\n");
+    CHECK(p.line() == "EHLO copied.example");
+    p.send("250 mx.test\r\n");
+    CHECK(p.line() == "QUIT");
+    p.send("221 Bye\r\n");
+    p.wait_eof();
+  });
+  ::asio::io_context ioc;
+  std::unique_ptr<sa::client> c;
+  {
+    std::string name = "copied.example";
+    sa::client_options o = plain_options();
+    o.session.helo_name = name;
+    c = std::make_unique<sa::client>(ioc, o);
+    name.assign(name.size(), 'x');  // the view now shows other text, then dies
+  }
+  std::error_code connect_ec = make_error_code(errc::invalid_state), quit_ec;
+  c->async_connect(at(ss.ep), "mx.test", [&](std::error_code ec, sa::server_reply) {
+    connect_ec = ec;
+    c->async_quit([&](std::error_code q) { quit_ec = q; });
+  });
+  run(ioc);
+  CHECK_FALSE(connect_ec);
+  CHECK_FALSE(quit_ec);
+}
+
 TEST_CASE("asio client: BDAT chunks carry a large message with bare line ends intact") {
   record r;
   test_server ts(r);
