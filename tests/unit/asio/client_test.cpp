@@ -598,6 +598,47 @@ TEST_CASE("asio client: connecting tries each address in turn; a refused port fa
   }
 }
 
+TEST_CASE("asio client: each connection attempt is bounded by connect_timeout") {
+  // A listener whose queue is full (backlog 0, one connection waiting): Linux drops the SYNs
+  // of the next ones, so their connect() hangs.
+  ::asio::io_context side;
+  tcp::acceptor full(side);
+  full.open(tcp::v4());
+  full.bind(tcp::endpoint(::asio::ip::make_address("127.0.0.1"), 0));
+  full.listen(0);
+  const tcp::endpoint hung = full.local_endpoint();
+  tcp::socket filler(side);
+  filler.connect(hung);
+  record r;
+  test_server ts(r);
+  sa::client_options o = plain_options();
+  o.connect_timeout = 200ms;
+  {
+    ::asio::io_context ioc;
+    sa::client c(ioc, o);
+    std::error_code got;
+    const auto t0 = std::chrono::steady_clock::now();
+    c.async_connect({hung}, "mx.test", [&](std::error_code ec, sa::server_reply) { got = ec; });
+    run(ioc);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(got == std::errc::timed_out);
+    CHECK(waited >= 190ms);
+    CHECK(waited < 3s);
+  }
+  {  // The next address is tried after the timeout.
+    ::asio::io_context ioc;
+    sa::client c(ioc, o);
+    std::error_code got = make_error_code(errc::invalid_state);
+    c.async_connect({hung, ts.ep}, "mx.test", [&](std::error_code ec, sa::server_reply) {
+      got = ec;
+      CHECK(c.remote_endpoint() == ts.ep);
+      c.async_quit([](std::error_code) {});
+    });
+    run(ioc);
+    CHECK_FALSE(got);
+  }
+}
+
 TEST_CASE("asio client: a refused greeting, a 421 and a garbled one") {
   struct want {
     std::string greeting;
