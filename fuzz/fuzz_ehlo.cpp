@@ -3,9 +3,9 @@
 // RFC 2920, RFC 3030, RFC 6152, RFC 6531, RFC 3461, RFC 2034, RFC 8689.
 //
 // Properties:
-//  1. A parsed reply is a 250 whose first line is a domain (or address literal) of at most
-//     limits::domain octets and whose other lines are ehlo-lines; the bits, SIZE and the AUTH
-//     mechanisms agree with what keywords() iterates, and every view lies in the reply.
+//  1. A parsed reply is a 250 whose first line starts with the server's name (taken as given,
+//     at most limits::domain octets) and whose other lines are ehlo-lines; the bits, SIZE and
+//     the AUTH mechanisms agree with what keywords() iterates, and every view lies in the reply.
 //  2. Rebuilding an ehlo_config from what was parsed and writing it gives a reply that parses
 //     to the same domain, greeting, extensions, SIZE and mechanisms (when the writer takes it).
 //  3. An ehlo_config built from control bytes is either refused (invalid_argument,
@@ -40,7 +40,9 @@ void check_parsed(const ehlo_capabilities& caps, std::string_view raw, const lim
   SMTPKIT_FUZZ_CHECK(caps.raw == raw);
   SMTPKIT_FUZZ_CHECK(inside(caps.domain, raw) && inside(caps.greeting, raw));
   SMTPKIT_FUZZ_CHECK(inside(caps.auth_params, raw) && inside(caps.legacy_auth_params, raw));
-  SMTPKIT_FUZZ_CHECK(!caps.domain.empty() && caps.domain.size() <= lim.domain);
+  // The server's name is taken as given (display only), bounded in length.
+  SMTPKIT_FUZZ_CHECK(caps.domain.size() <= lim.domain);
+  SMTPKIT_FUZZ_CHECK(caps.domain.find(' ') == std::string_view::npos);
   SMTPKIT_FUZZ_CHECK((caps.extensions & ~all_ehlo_extensions) == 0);
   SMTPKIT_FUZZ_CHECK((caps.auth & ~all_auth_mechanisms) == 0);
   std::uint32_t bits = 0, mechs = 0;
@@ -51,7 +53,10 @@ void check_parsed(const ehlo_capabilities& caps, std::string_view raw, const lim
     if (k.known == ehlo_extension::auth) ++auth_lines[k.legacy_auth ? 1 : 0];
   for (const ehlo_keyword& k : caps.keywords()) {
     SMTPKIT_FUZZ_CHECK(inside(k.keyword, raw) && inside(k.params, raw));
-    SMTPKIT_FUZZ_CHECK(k.known == find_extension(k.keyword));
+    // An AUTH line without a mechanism offers nothing (RFC 4954 3): it stays unknown.
+    const ehlo_extension named = find_extension(k.keyword);
+    const bool empty_auth = named == ehlo_extension::auth && k.params.empty();
+    SMTPKIT_FUZZ_CHECK(k.known == (empty_auth ? ehlo_extension{} : named));
     bits |= static_cast<std::uint32_t>(k.known);
     if (k.known == ehlo_extension::auth) {
       for (std::string_view w : k.words()) {
@@ -59,7 +64,7 @@ void check_parsed(const ehlo_capabilities& caps, std::string_view raw, const lim
         if (auth_lines[k.legacy_auth ? 1 : 0] == 1) SMTPKIT_FUZZ_CHECK(caps.has_mechanism(w));
       }
     }
-    if (k.legacy_auth) SMTPKIT_FUZZ_CHECK(k.known == ehlo_extension::auth);
+    if (k.legacy_auth) SMTPKIT_FUZZ_CHECK(k.known == (empty_auth ? ehlo_extension{} : named));
   }
   SMTPKIT_FUZZ_CHECK(bits == caps.extensions && mechs == caps.auth);
   // The same, through the bit operators, has() and the iterators' other forms.

@@ -11,9 +11,12 @@
 #   scripts/fuzz.sh --coverage  line coverage of include/smtpkit by the committed corpora
 #                               (clang source-based coverage of the replay programs), one
 #                               figure per header, then totals for codec/ and server/.
+#   scripts/fuzz.sh --report    print the table of the last run again (from build/fuzz/logs).
 #   scripts/fuzz.sh --merge     fold what the runs found into fuzz/corpus/<target>: libFuzzer
 #                               -merge=1 of the committed corpus and the new inputs into a
-#                               minimal set, each file named by its SHA-256.
+#                               minimal set, each file named by its SHA-256. The inputs of fixed
+#                               findings live apart, in fuzz/corpus/regressions/<target>/ (add
+#                               them there by hand, named by SHA-256); a merge keeps them.
 # Environment: SMTPKIT_FUZZ_JOBS (parallel runs, default 2), SMTPKIT_FUZZ_TARGETS (names to run,
 # e.g. "fuzz_reply fuzz_path"; default all), SMTPKIT_FUZZ_ARGS (more libFuzzer flags),
 # SMTPKIT_FUZZ_CXXFLAGS (more compiler flags, e.g. -DSMTPKIT_NO_SIMD to fuzz the portable scans).
@@ -31,6 +34,7 @@ seconds=60
 case "${1:-}" in
   --coverage) mode=coverage ;;
   --merge) mode=merge ;;
+  --report) mode=report ;;
   -h | --help)
     sed -n '2,/^# SPDX/p' "$0" | sed 's/^# \{0,1\}//' | grep -v SPDX
     exit 0
@@ -40,7 +44,7 @@ case "${1:-}" in
     if [[ $1 =~ ^[0-9]+$ ]]; then
       seconds=$1
     else
-      echo "usage: scripts/fuzz.sh [SECONDS | --coverage | --merge]" >&2
+      echo "usage: scripts/fuzz.sh [SECONDS | --coverage | --merge | --report]" >&2
       exit 2
     fi
     ;;
@@ -102,7 +106,8 @@ run_one() {
   local work=build/fuzz/corpus/$name art=build/fuzz/findings/$name
   mkdir -p "$work" "$art" build/fuzz/logs
   local seeds=()
-  [[ -d fuzz/corpus/$name ]] && seeds=("fuzz/corpus/$name")
+  [[ -d fuzz/corpus/$name ]] && seeds+=("fuzz/corpus/$name")
+  [[ -d fuzz/corpus/regressions/$name ]] && seeds+=("fuzz/corpus/regressions/$name")
   local extra=()
   [[ -n ${SMTPKIT_FUZZ_ARGS:-} ]] && read -r -a extra <<<"$SMTPKIT_FUZZ_ARGS"
   set +e
@@ -115,13 +120,13 @@ run_one() {
 
 # stat LOG KEY: a value of libFuzzer's -print_final_stats.
 stat() {
-  sed -n "s/^stat::$2: *//p" "$1" | tail -1
+  sed -n "s/^stat::$2: *//p" "$1" 2>/dev/null | tail -1 || true
 }
 
 report() {
   local failed=0
   printf '\n%-28s %8s %12s %9s %7s %8s %7s %6s  %s\n' target seconds executions exec/s cov ft corpus new findings
-  local name log rc execs rate cov ft corp newu findings status
+  local name log rc execs rate cov ft corp newu findings status secs
   for name in "${targets[@]}"; do
     log=build/fuzz/logs/$name.log
     rc=$(cat "build/fuzz/logs/$name.rc" 2>/dev/null || echo 99)
@@ -129,17 +134,18 @@ report() {
     rate=$(stat "$log" average_exec_per_sec)
     newu=$(stat "$log" new_units_added)
     # The last status line: "#N ... cov: C ft: F corp: K/..."
-    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
-    corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2)
+    cov=$(grep -oE 'cov: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+    ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+    corp=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | cut -d' ' -f2 || true)
+    secs=$(sed -nE 's/^Done [0-9]+ runs in ([0-9]+) second.*/\1/p' "$log" 2>/dev/null | tail -1 || true)
     findings=$(find "build/fuzz/findings/$name" -type f \( -name 'crash-*' -o -name 'leak-*' \
-      -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | wc -l)
+      -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | wc -l || true)
     status=none
     if [[ $rc != 0 || $findings != 0 ]]; then
       status="$findings (exit $rc; see build/fuzz/findings/$name/ and build/fuzz/logs/$name.log)"
       failed=1
     fi
-    printf '%-28s %8s %12s %9s %7s %8s %7s %6s  %s\n' "$name" "$seconds" "${execs:-?}" \
+    printf '%-28s %8s %12s %9s %7s %8s %7s %6s  %s\n' "$name" "${secs:-?}" "${execs:-?}" \
       "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${newu:-?}" "$status"
   done
   return $failed
@@ -171,6 +177,10 @@ merge_all() {
     tmp=build/fuzz/merge/$name
     rm -rf "$tmp"
     mkdir -p "$tmp" "fuzz/corpus/$name"
+    # The regression inputs count as covered already (they are kept apart, in
+    # fuzz/corpus/regressions/, and taken out of the merged set again below).
+    local regressions=fuzz/corpus/regressions/$name
+    if [[ -d $regressions ]]; then cp "$regressions"/* "$tmp"/ 2>/dev/null || true; fi
     # -use_counters=0: keep one input per coverage edge, not per hit count, so that the committed
     # corpus stays small (the runs keep their fuller corpus in build/fuzz/corpus).
     "$(fuzzer "$name")" -merge=1 -use_counters=0 -rss_limit_mb=2048 -max_len="$(max_len "$name")" \
@@ -179,6 +189,9 @@ merge_all() {
       echo "fuzz.sh: merge of $name failed, see build/fuzz/merge/$name.log" >&2
       exit 1
     }
+    if [[ -d $regressions ]]; then
+      for f in "$regressions"/*; do rm -f "$tmp/$(basename "$f")"; done
+    fi
     # Name every file by its SHA-256 (nghttp2's convention), then replace the committed set.
     for f in "$tmp"/*; do
       [[ -f $f ]] || continue
@@ -221,13 +234,16 @@ coverage() {
   rm -rf "$dir/profiles"
   mkdir -p "$dir/profiles"
   local objects=() start end
+  local dirs
   for name in "${targets[@]}"; do
+    dirs=("fuzz/corpus/$name")
+    [[ -d fuzz/corpus/regressions/$name ]] && dirs+=("fuzz/corpus/regressions/$name")
     start=$(date +%s%N)
-    LLVM_PROFILE_FILE="$dir/profiles/$name.profraw" "$dir/fuzz/${name}_replay" \
-      "fuzz/corpus/$name" >/dev/null
+    LLVM_PROFILE_FILE="$dir/profiles/$name.profraw" "$dir/fuzz/${name}_replay" "${dirs[@]}" \
+      >/dev/null
     end=$(date +%s%N)
     printf '%-28s %6s inputs replayed in %6s ms\n' "$name" \
-      "$(find "fuzz/corpus/$name" -type f | wc -l)" "$(((end - start) / 1000000))"
+      "$(find "${dirs[@]}" -type f | wc -l)" "$(((end - start) / 1000000))"
     objects+=(-object "$dir/fuzz/${name}_replay")
   done
   "$profdata" merge -sparse "$dir"/profiles/*.profraw -o "$dir/corpus.profdata"
@@ -259,5 +275,6 @@ EOF
 case $mode in
   run) run_all ;;
   merge) merge_all ;;
+  report) report ;;
   coverage) coverage ;;
 esac
