@@ -12,10 +12,13 @@
 //     dispatched to the strand). One io_context may run on any number of threads.
 //  2. Decisions may be answered later: a handler keeps its smtpkit::asio::decision and answers
 //     it when it knows (after a database lookup, say). While it waits the session holds, nothing
-//     is read, and the event's views stay valid. A decision dropped unanswered is refused with
-//     "451 4.3.0", so a connection never hangs on a forgotten answer.
-//  3. Replies are coalesced: after each batch of events the driver writes all of
-//     pending_output() in one write, never one write per reply.
+//     is read, the event's views stay valid, and the connection keeps io_context::run() from
+//     returning. A decision dropped unanswered is refused with "451 4.3.0", so a connection
+//     never hangs on a forgotten answer.
+//  3. Replies are coalesced: after each batch of events the driver sends all of
+//     pending_output() in one write, never one write per reply. The write is tried at once
+//     from the session's buffer; only what the socket does not take is copied and left to an
+//     asynchronous write.
 //  4. Memory is bounded per connection: one read buffer (server_options::read_size), the
 //     session's fixed buffers and one write buffer. No reading while a read's bytes are not yet
 //     taken by the session, while a decision is pending, or while unsent output exceeds
@@ -161,6 +164,8 @@ class connection : public std::enable_shared_from_this<connection>, public detai
       registered_ = true;
     }
     last_activity_ = clock::now();
+    std::error_code ignored;
+    socket_.non_blocking(true, ignored);  // for the direct writes of flush()
     handler_ = core_->factory(info_);
     if (!handler_) {
       finish();
@@ -187,12 +192,14 @@ class connection : public std::enable_shared_from_this<connection>, public detai
 
   void answer(std::uint64_t generation, detail::answer_mode m, const reply_spec* r) override {
     if (strand_.running_in_this_thread()) {
+      settle(generation);
       apply(generation, m, r);
       return;
     }
     std::shared_ptr<detail::owned_reply> copy;
     if (r) copy = std::make_shared<detail::owned_reply>(*r);
     ::asio::dispatch(strand_, [self = shared_from_this(), generation, m, copy] {
+      self->settle(generation);
       self->guarded([&] {
         if (copy) {
           const reply_spec spec = copy->spec();
@@ -225,18 +232,40 @@ class connection : public std::enable_shared_from_this<connection>, public detai
         e = session_.reject(local_problem);
         break;
     }
+    if (e == errc::output_full && session_.pending_output().empty()) {
+      // Longer than the session's whole output buffer: it never fits, so answer as for a reply
+      // the session refuses.
+      e = m == detail::answer_mode::accept_with ? session_.accept()
+                                                : session_.reject(local_problem);
+    }
     if (e == errc::output_full) {
-      // The reply does not fit behind the output not yet sent: answer again after the write.
+      // The reply does not fit behind the output not yet sent: answer again once it is sent
+      // (at once when the socket takes it all, else after the write; see pump()).
       retry_.emplace(r ? std::optional<detail::owned_reply>(detail::owned_reply(*r)) : std::nullopt,
                      m, generation);
       flush();
+      if (!in_pump_ && !writing_) pump();
       return;
     }
     if (!in_pump_) pump();
   }
 
   decision make_decision(std::size_t count = 1) {
-    return decision(shared_from_this(), strand_, ++generation_, count);
+    answers_owed_ = count;
+    return decision(shared_from_this(), ++generation_, count);
+  }
+
+  /// After a callback that got a decision: while its answer is owed, keeps io_context::run()
+  /// from returning (the session waits with no I/O in progress).
+  void hold_while_owed() {
+    if (answers_owed_ != 0 && !owed_work_) owed_work_.emplace(core_->ioc.get_executor());
+  }
+
+  /// Counts an answer to the decision numbered @p generation (on the strand, before it is
+  /// applied); the last one owed releases the hold.
+  void settle(std::uint64_t generation) noexcept {
+    if (generation != generation_ || answers_owed_ == 0) return;
+    if (--answers_owed_ == 0) owed_work_.reset();
   }
 
   // --- the loop ------------------------------------------------------------------------------
@@ -245,31 +274,35 @@ class connection : public std::enable_shared_from_this<connection>, public detai
   void pump() {
     if (finished_ || in_pump_) return;
     in_pump_ = true;
-    if (retry_) {
-      auto pending = std::move(*retry_);
-      retry_.reset();
-      const auto& [reply, m, generation] = pending;
-      if (reply) {
-        const reply_spec spec = reply->spec();
-        apply(generation, m, &spec);
-      } else {
-        apply(generation, m, nullptr);
+    do {
+      if (retry_) {
+        auto pending = std::move(*retry_);
+        retry_.reset();
+        const auto& [reply, m, generation] = pending;
+        if (reply) {
+          const reply_spec spec = reply->spec();
+          apply(generation, m, &spec);
+        } else {
+          apply(generation, m, nullptr);
+        }
       }
-    }
-    drain_events();
-    while (!finished_ && !session_over_) {
-      if (feed() != 0) {
-        drain_events();
-        continue;
+      drain_events();
+      while (!finished_ && !session_over_) {
+        if (feed() != 0) {
+          drain_events();
+          continue;
+        }
+        if (peer_eof_ && !eof_told_ && rpos_ == rend_) {
+          eof_told_ = true;
+          session_.receive_eof();
+          drain_events();
+          continue;
+        }
+        break;
       }
-      if (peer_eof_ && !eof_told_ && rpos_ == rend_) {
-        eof_told_ = true;
-        session_.receive_eof();
-        drain_events();
-        continue;
-      }
-      break;
-    }
+      // An answer that waited for room: flush() sent what was in the way at once, so answer
+      // again now (after an asynchronous write, on_written() pumps again instead).
+    } while (!finished_ && retry_ && !writing_);
     in_pump_ = false;
     if (finished_) return;
     flush();
@@ -329,18 +362,23 @@ class connection : public std::enable_shared_from_this<connection>, public detai
   void dispatch(server_events::closed&) {}
   void dispatch(server_events::session_started&) {
     handler_->on_connect(*this, make_decision());
+    hold_while_owed();
   }
   void dispatch(server_events::helo_received& e) {
     handler_->on_helo(*this, e, make_decision());
+    hold_while_owed();
   }
   void dispatch(server_events::mail_received& e) {
     handler_->on_mail(*this, e, make_decision());
+    hold_while_owed();
   }
   void dispatch(server_events::rcpt_received& e) {
     handler_->on_rcpt(*this, e, make_decision());
+    hold_while_owed();
   }
   void dispatch(server_events::data_started&) {
     handler_->on_data_start(*this, make_decision());
+    hold_while_owed();
   }
   void dispatch(server_events::data_chunk& e) {
     handler_->on_data(*this, e.bytes);
@@ -348,12 +386,14 @@ class connection : public std::enable_shared_from_this<connection>, public detai
   void dispatch(server_events::message_complete& e) {
     const std::size_t n = session_.config().features.lmtp && e.recipients != 0 ? e.recipients : 1;
     handler_->on_message(*this, e, make_decision(n));
+    hold_while_owed();
   }
   void dispatch(server_events::message_refused& e) {
     handler_->on_message_refused(*this, e.reason);
   }
   void dispatch(server_events::auth_credentials& e) {
     handler_->on_auth(*this, e, make_decision());
+    hold_while_owed();
   }
   void dispatch(server_events::start_tls&) {
     // This driver has no TLS: a session configured to offer STARTTLS cannot go on.
@@ -377,18 +417,40 @@ class connection : public std::enable_shared_from_this<connection>, public detai
 
   void flush() {
     if (writing_ || finished_) return;
-    const std::string_view out = session_.pending_output();
+    std::string_view out = session_.pending_output();
     if (out.empty()) return;
     if (write_failed_) {
       session_.consume_output(out.size());
       return;
     }
-    if (wbuf_.size() < out.size()) wbuf_.resize(out.size() < 8192 ? 8192 : out.size());
-    std::memcpy(wbuf_.data(), out.data(), out.size());
+    // Rule 3: send at once from the session's buffer; the socket usually takes it all, and then
+    // the replies cost no copy, no completion handler and no trip through the strand.
+    std::error_code err;
+    const std::size_t sent = socket_.write_some(::asio::buffer(out.data(), out.size()), err);
+    if (err && err != ::asio::error::would_block && err != ::asio::error::try_again) {
+      // The peer is gone: handled as a failed asynchronous write, once this call is over.
+      writing_ = true;
+      ::asio::post(strand_, [self = shared_from_this(), err] {
+        self->guarded([&] { self->on_written(err); });
+      });
+      return;
+    }
+    if (sent != 0) {
+      session_.consume_output(sent);
+      last_activity_ = clock::now();
+      out = session_.pending_output();
+      if (out.empty()) return;
+    }
+    // The rest waits in the connection's write buffer for an asynchronous write.
+    if (wcap_ < out.size()) {
+      wcap_ = out.size() < 8192 ? 8192 : out.size();
+      wbuf_.reset(new char[wcap_]);
+    }
+    std::memcpy(wbuf_.get(), out.data(), out.size());
     wlen_ = out.size();
     session_.consume_output(out.size());
     writing_ = true;
-    ::asio::async_write(socket_, ::asio::buffer(wbuf_.data(), wlen_),
+    ::asio::async_write(socket_, ::asio::buffer(wbuf_.get(), wlen_),
                         [self = shared_from_this()](const std::error_code& ec, std::size_t) {
                           self->guarded([&] { self->on_written(ec); });
                         });
@@ -457,21 +519,20 @@ class connection : public std::enable_shared_from_this<connection>, public detai
   void maybe_close() {
     if (!session_over_ || closing_ || writing_ || !session_.pending_output().empty()) return;
     closing_ = true;
-    std::error_code ignored;
-    socket_.shutdown(::asio::socket_base::shutdown_send, ignored);
     if (peer_eof_ || write_failed_) {
       finish();
       return;
     }
-    // Nothing unread: close now (a plain FIN). Otherwise read what the peer still sends until it
-    // closes (bounded by close_linger and close_drain), so that closing with unread data does
-    // not reset the connection before the last reply arrives.
+    // Nothing unread: close now (a plain FIN). Otherwise half-close and read what the peer still
+    // sends until it closes (bounded by close_linger and close_drain), so that closing with
+    // unread data does not reset the connection before the last reply arrives.
     std::error_code e;
     const std::size_t unread = socket_.available(e);
     if (e || (unread == 0 && rpos_ == rend_)) {
       finish();
       return;
     }
+    socket_.shutdown(::asio::socket_base::shutdown_send, e);
     if (!reading_) start_read();
   }
 
@@ -479,8 +540,7 @@ class connection : public std::enable_shared_from_this<connection>, public detai
     if (finished_) return;
     finished_ = true;
     std::error_code ignored;
-    socket_.shutdown(::asio::socket_base::shutdown_both, ignored);
-    socket_.close(ignored);
+    socket_.close(ignored);  // a FIN, or a reset when the peer's bytes are left unread
     timer_.cancel();
     ++timer_generation_;
     if (!handler_) return;
@@ -575,11 +635,13 @@ class connection : public std::enable_shared_from_this<connection>, public detai
 
   std::unique_ptr<char[]> rbuf_;
   std::size_t rpos_ = 0, rend_ = 0;  // bytes read and not yet taken by the session
-  std::vector<char> wbuf_;
-  std::size_t wlen_ = 0;
+  std::unique_ptr<char[]> wbuf_;     // what the socket did not take at once (rule 3)
+  std::size_t wcap_ = 0, wlen_ = 0;
   std::size_t drained_ = 0;
   std::optional<retry_answer> retry_;
   std::uint64_t generation_ = 0;  // of the pending decision
+  std::size_t answers_owed_ = 0;  // to it, not yet given
+  std::optional<::asio::executor_work_guard<::asio::io_context::executor_type>> owed_work_;
 
   clock::time_point last_activity_{};
   clock::time_point stop_deadline_ = clock::time_point::max();

@@ -7,20 +7,19 @@
 // Rules:
 //  1. A decision is answered once (once per accepted recipient for an LMTP message); later
 //     answers do nothing. A decision destroyed unanswered is refused with "451 4.3.0".
-//  2. While a decision is owed, io_context::run() does not return: the session waiting on the
-//     application has no I/O in progress, but the connection is not over.
+//  2. While a decision is owed past the callback that gave it, io_context::run() does not
+//     return: the session waiting on the application has no I/O in progress, but the
+//     connection is not over. The connection holds that work, not the decision, so that an
+//     answer given within the callback costs no more than a function call.
 //  3. Handler callbacks run on the connection's strand, one at a time.
 // Only files under include/smtpkit/asio/ include Asio.
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <asio.hpp>                         // executor_work_guard
-#include <cstddef>                          // size_t
-#include <cstdint>                          // uint64_t
-#include <memory>                           // shared_ptr
-#include <optional>                         // optional, in_place
-#include <smtpkit/asio/server_options.hpp>  // strand_type
-#include <smtpkit/codec/reply.hpp>          // reply_spec
+#include <cstddef>                  // size_t
+#include <cstdint>                  // uint64_t
+#include <memory>                   // shared_ptr
+#include <smtpkit/codec/reply.hpp>  // reply_spec
 #include <smtpkit/core/config.hpp>
 #include <smtpkit/core/error.hpp>     // errc
 #include <smtpkit/server/events.hpp>  // server_events
@@ -60,22 +59,15 @@ class decision {
   /// Makes an empty decision (answers nothing).
   decision() noexcept = default;
   decision(decision&& o) noexcept
-      : target_(std::move(o.target_)),
-        work_(std::move(o.work_)),
-        generation_(o.generation_),
-        remaining_(o.remaining_) {
-    o.work_.reset();
+      : target_(std::move(o.target_)), generation_(o.generation_), remaining_(o.remaining_) {
     o.remaining_ = 0;
   }
   decision& operator=(decision&& o) noexcept {
     if (this != &o) {
       drop();
       target_ = std::move(o.target_);
-      work_.reset();
-      if (o.work_) work_.emplace(std::move(*o.work_));  // a work guard is not assignable
       generation_ = o.generation_;
       remaining_ = o.remaining_;
-      o.work_.reset();
       o.remaining_ = 0;
     }
     return *this;
@@ -100,19 +92,15 @@ class decision {
 
  private:
   friend class connection;
-  decision(std::shared_ptr<detail::decision_target> t, strand_type ex, std::uint64_t generation,
+  decision(std::shared_ptr<detail::decision_target> t, std::uint64_t generation,
            std::size_t count) noexcept
-      : target_(std::move(t)),
-        work_(std::in_place, ex),
-        generation_(generation),
-        remaining_(count) {}
+      : target_(std::move(t)), generation_(generation), remaining_(count) {}
 
   void answer(detail::answer_mode m, const reply_spec* r) {
     if (remaining_ == 0 || !target_) return;
     --remaining_;
     std::shared_ptr<detail::decision_target> t = remaining_ == 0 ? std::move(target_) : target_;
     t->answer(generation_, m, r);
-    if (remaining_ == 0) work_.reset();  // after the answer is queued on the strand
   }
 
   void drop() noexcept {
@@ -126,14 +114,10 @@ class decision {
     }
 #endif
     target_.reset();
-    work_.reset();
     remaining_ = 0;
   }
 
   std::shared_ptr<detail::decision_target> target_;
-  // Keeps io_context::run() from returning while an answer is owed: a session waiting on the
-  // application has no I/O in progress.
-  std::optional<::asio::executor_work_guard<strand_type>> work_;
   std::uint64_t generation_ = 0;
   std::size_t remaining_ = 0;
 };

@@ -80,6 +80,8 @@ class server {
     if (!ec) {
       const ::asio::ip::tcp::endpoint bound = a.local_endpoint(ec);
       if (!ec) {
+        l->local = bound;
+        l->local_known = !bound.address().is_unspecified();
         {
           std::lock_guard<std::mutex> lock(listeners_mu_);
           listeners_.push_back(l);
@@ -135,6 +137,9 @@ class server {
   struct listener {
     ::asio::basic_socket_acceptor<::asio::ip::tcp, strand_type> acceptor;
     std::optional<::asio::steady_timer> backoff;
+    ::asio::ip::tcp::endpoint peer;   // filled in by each accept, so no getpeername() follows
+    ::asio::ip::tcp::endpoint local;  // the bound endpoint: every connection's local one,
+    bool local_known = false;         // unless bound to a wildcard address
     explicit listener(::asio::io_context& ioc) : acceptor(::asio::make_strand(ioc)) {}
   };
 
@@ -155,7 +160,7 @@ class server {
   static void accept_next(const std::shared_ptr<detail::server_core>& core,
                           const std::shared_ptr<listener>& l) {
     if (!l->acceptor.is_open()) return;
-    l->acceptor.async_accept(::asio::make_strand(core->ioc),
+    l->acceptor.async_accept(::asio::make_strand(core->ioc), l->peer,
                              [core, l](const std::error_code& ec, socket_type s) {
                                on_accept(core, l, ec, std::move(s));
                              });
@@ -182,11 +187,12 @@ class server {
 #endif
       return;
     }
-    start_connection(core, std::move(s));
+    start_connection(core, *l, std::move(s));
     accept_next(core, l);
   }
 
-  static void start_connection(const std::shared_ptr<detail::server_core>& core, socket_type s) {
+  static void start_connection(const std::shared_ptr<detail::server_core>& core, const listener& l,
+                               socket_type s) {
     std::error_code ignored;
     s.set_option(::asio::ip::tcp::no_delay(true), ignored);
     // Take a slot first, so that listeners on several threads never overshoot the limit.
@@ -199,8 +205,8 @@ class server {
     }
     connection_info info;
     info.id = core->next_id.fetch_add(1);
-    info.remote = s.remote_endpoint(ignored);
-    info.local = s.local_endpoint(ignored);
+    info.remote = l.peer;
+    info.local = l.local_known ? l.local : s.local_endpoint(ignored);
     std::shared_ptr<connection> c;
 #if defined(__cpp_exceptions)
     try {
