@@ -347,14 +347,27 @@ bool write_all(int fd, const char* data, std::size_t n) {
   return true;
 }
 
-std::string mailbox_text(const smtpkit::mailbox& m) {
-  if (m.empty()) return {};
-  std::string s(m.local_part());
+/// Writes @p v in upper-case hexadecimal (at most 16 digits) at @p out; returns the end.
+char* put_hex(char* out, std::uint64_t v) noexcept {
+  char digits[16];
+  int n = 0;
+  do {
+    digits[n++] = "0123456789ABCDEF"[v & 15];
+    v >>= 4;
+  } while (v != 0);
+  while (n != 0) *out++ = digits[--n];
+  return out;
+}
+
+/// Sets @p out to "local@domain" (empty for the null path), reusing its storage (rule 4).
+void assign_mailbox(std::string& out, const smtpkit::mailbox& m) {
+  out.clear();
+  if (m.empty()) return;
+  out += m.local_part();
   if (!m.domain().empty()) {
-    s += '@';
-    s += m.domain();
+    out += '@';
+    out += m.domain();
   }
-  return s;
 }
 
 // --- one connection ------------------------------------------------------------------------------
@@ -373,13 +386,13 @@ class sink_handler final : public sa::connection_handler {
 
   void on_mail(sa::connection&, const ev::mail_received& e, sa::decision d) override {
     drop_message();
-    from_ = mailbox_text(e.from.address());
+    assign_mailbox(from_, e.from.address());
     recipients_ = 0;
     d.accept();
   }
 
   void on_rcpt(sa::connection&, const ev::rcpt_received& e, sa::decision d) override {
-    if (recipients_++ == 0) rcpt_ = mailbox_text(e.to.address());
+    if (recipients_++ == 0) assign_mailbox(rcpt_, e.to.address());
     d.accept();
   }
 
@@ -410,8 +423,13 @@ class sink_handler final : public sa::connection_handler {
       if (!st_.opt.print) buf_.clear();
     }
     in_message_ = false;
-    char idtext[64];
-    std::snprintf(idtext, sizeof idtext, "%lX.%llX", st_.pid, static_cast<unsigned long long>(id_));
+    // "Ok: queued as PID.SEQ", the id in hex, formatted by hand: the two snprintf() calls this
+    // replaces took about 1000 instructions per message.
+    char ok_text[64] = "Ok: queued as ";
+    char* const idtext = ok_text + 14;
+    char* end = put_hex(idtext, static_cast<std::uint64_t>(st_.pid));
+    *end++ = '.';
+    *put_hex(end, id_) = '\0';
     if (failed_) {
       if (fd_ >= 0) discard_file();
       log_message("not stored (write error)", idtext, e.recipients);
@@ -421,9 +439,7 @@ class sink_handler final : public sa::connection_handler {
     }
     if (fd_ < 0) {                            // counted and discarded (or printed)
       finish_accepted(idtext, e.recipients);  // counts it
-      char text[96];
-      std::snprintf(text, sizeof text, "Ok: queued as %s", idtext);
-      while (d) d.accept({250, smtpkit::enhanced_status{2, 0, 0}, text, {}});
+      while (d) d.accept({250, smtpkit::enhanced_status{2, 0, 0}, ok_text, {}});
       return;
     }
     // Maildir: fsync, rename, fsync the directory on the storage pool, then answer 250.
@@ -697,7 +713,14 @@ int run(options opt) {
   f.pipelining = f.size = f.eightbitmime = f.binarymime = f.chunking = f.smtputf8 = f.dsn = true;
   f.enhanced_status_codes = true;
   f.lmtp = st.opt.lmtp;
-  if (!st.users.empty()) f.auth_plain = f.auth_login = f.auth_required = true;
+  if (!st.users.empty()) {
+    f.auth_plain = f.auth_login = f.auth_required = true;
+  } else {
+    // No AUTH offered, so no SASL exchange: the session's buffer for decoded SASL responses
+    // (twice limits::auth_line, wiped at close) needs no more room than a command line. This
+    // saves 23 KiB per connection and their wiping.
+    cfg.limits.auth_line = cfg.limits.command_line;
+  }
   so.max_connections = st.opt.max_connections;
 
   if (!st.opt.maildir.empty())
