@@ -722,6 +722,7 @@ int run(options opt) {
     cfg.limits.auth_line = cfg.limits.command_line;
   }
   so.max_connections = st.opt.max_connections;
+  so.concurrency = st.opt.threads;  // one thread: no strand per connection
 
   if (!st.opt.maildir.empty())
     st.store_pool = std::make_unique<::asio::thread_pool>(std::max(4u, st.opt.threads));

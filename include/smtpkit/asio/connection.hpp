@@ -7,9 +7,11 @@
 // reply per LMTP recipient).
 //
 // Rules:
-//  1. Everything a connection does runs on its own strand: its reads, writes, timer, the
+//  1. Everything a connection does runs on its executor: its reads, writes, timer, the
 //     handler's callbacks, and every answer to a decision (an answer given on another thread is
-//     dispatched to the strand). One io_context may run on any number of threads.
+//     dispatched to the executor). The executor is a strand of the connection's own, so one
+//     io_context may run on any number of threads; with server_options::concurrency 1 it is the
+//     io_context's executor, and the one thread that runs it serializes the connection.
 //  2. Decisions may be answered later: a handler keeps its smtpkit::asio::decision and answers
 //     it when it knows (after a database lookup, say). While it waits the session holds, nothing
 //     is read, the event's views stay valid, and the connection keeps io_context::run() from
@@ -35,7 +37,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <asio.hpp>                  // strand, steady_timer, async_write, dispatch, post
+#include <asio.hpp>                  // any_io_executor, steady_timer, async_write, dispatch, post
 #include <atomic>                    // atomic
 #include <chrono>                    // steady_clock, milliseconds
 #include <cstddef>                   // size_t
@@ -47,7 +49,7 @@
 #include <mutex>                     // mutex, lock_guard
 #include <optional>                  // optional
 #include <smtpkit/asio/handler.hpp>  // connection_handler, decision
-#include <smtpkit/asio/server_options.hpp>  // server_options, connection_info, strand_type
+#include <smtpkit/asio/server_options.hpp>  // server_options, connection_info, executor_type
 #include <smtpkit/core/config.hpp>
 #include <smtpkit/core/error.hpp>  // errc
 #include <smtpkit/server.hpp>      // server_session, server_event, deadline
@@ -119,7 +121,7 @@ struct owned_reply {
 
 }  // namespace detail
 
-/// One connection: a socket, a server_session and the application's handler, on one strand.
+/// One connection: a socket, a server_session and the application's handler, on one executor.
 /// Made by the server; handlers see it as `connection&`.
 class connection : public std::enable_shared_from_this<connection>, public detail::decision_target {
  public:
@@ -128,23 +130,26 @@ class connection : public std::enable_shared_from_this<connection>, public detai
   /// Returns who the connection is with.
   const connection_info& info() const noexcept { return info_; }
   /// Returns the session (state(), authenticated(), greeting(), tls_active() ...).
-  /// @pre Called on the connection's strand (in a handler callback).
+  /// @pre Called on the connection's executor (in a handler callback).
   const server_session& session() const noexcept { return session_; }
-  /// Returns the connection's strand, to run work on it.
-  strand_type executor() const noexcept { return strand_; }
+  /// Returns the connection's executor (see rule 1), to run work on it.
+  executor_type executor() const noexcept { return executor_; }
   /// Returns the handler the factory made for this connection.
   connection_handler& handler() noexcept { return *handler_; }
 
   /// Ends the connection at once, from any thread: no reply, a message in flight is dropped.
   void abort() override {
-    ::asio::dispatch(strand_, [self = shared_from_this()] { self->finish(); });
+    ::asio::dispatch(executor_, [self = shared_from_this()] { self->finish(); });
   }
 
   connection(std::shared_ptr<detail::server_core> core, socket_type socket, connection_info info)
       : core_(std::move(core)),
         socket_(std::move(socket)),
-        strand_(socket_.get_executor()),
-        timer_(strand_),
+        executor_(socket_.get_executor()),
+        // The server made the executor a strand unless concurrency is 1 (Asio's target<>()
+        // does not check the type).
+        strand_(core_->options.concurrency == 1 ? nullptr : executor_.target<strand_type>()),
+        timer_(executor_),
         session_(core_->options.session),
         info_(std::move(info)) {}
 
@@ -156,7 +161,7 @@ class connection : public std::enable_shared_from_this<connection>, public detai
     core_->active.fetch_sub(1);  // the slot server::start_connection took
   }
 
-  /// Starts the connection (on its strand): registers it, makes its handler, greets.
+  /// Starts the connection (on its executor): registers it, makes its handler, greets.
   void start() {
     {
       std::lock_guard<std::mutex> lock(core_->mu);
@@ -175,7 +180,7 @@ class connection : public std::enable_shared_from_this<connection>, public detai
     pump();
   }
 
-  /// Starts a graceful stop of this connection (on its strand): an idle session gets 421 now,
+  /// Starts a graceful stop of this connection (on its executor): an idle session gets 421 now,
   /// one in a transaction after it ends or, at the latest, after @p grace.
   void begin_stop(std::chrono::milliseconds grace) {
     if (finished_ || stop_requested_) return;
@@ -190,15 +195,21 @@ class connection : public std::enable_shared_from_this<connection>, public detai
 
   // --- answers -------------------------------------------------------------------------------
 
+  /// Returns true when the calling thread runs this connection's executor now.
+  bool on_executor() const noexcept {
+    return strand_ ? strand_->running_in_this_thread()
+                   : core_->ioc.get_executor().running_in_this_thread();
+  }
+
   void answer(std::uint64_t generation, detail::answer_mode m, const reply_spec* r) override {
-    if (strand_.running_in_this_thread()) {
+    if (on_executor()) {
       settle(generation);
       apply(generation, m, r);
       return;
     }
     std::shared_ptr<detail::owned_reply> copy;
     if (r) copy = std::make_shared<detail::owned_reply>(*r);
-    ::asio::dispatch(strand_, [self = shared_from_this(), generation, m, copy] {
+    ::asio::dispatch(executor_, [self = shared_from_this(), generation, m, copy] {
       self->settle(generation);
       self->guarded([&] {
         if (copy) {
@@ -261,7 +272,7 @@ class connection : public std::enable_shared_from_this<connection>, public detai
     if (answers_owed_ != 0 && !owed_work_) owed_work_.emplace(core_->ioc.get_executor());
   }
 
-  /// Counts an answer to the decision numbered @p generation (on the strand, before it is
+  /// Counts an answer to the decision numbered @p generation (on the executor, before it is
   /// applied); the last one owed releases the hold.
   void settle(std::uint64_t generation) noexcept {
     if (generation != generation_ || answers_owed_ == 0) return;
@@ -424,13 +435,13 @@ class connection : public std::enable_shared_from_this<connection>, public detai
       return;
     }
     // Rule 3: send at once from the session's buffer; the socket usually takes it all, and then
-    // the replies cost no copy, no completion handler and no trip through the strand.
+    // the replies cost no copy, no completion handler and no trip through the executor.
     std::error_code err;
     const std::size_t sent = socket_.write_some(::asio::buffer(out.data(), out.size()), err);
     if (err && err != ::asio::error::would_block && err != ::asio::error::try_again) {
       // The peer is gone: handled as a failed asynchronous write, once this call is over.
       writing_ = true;
-      ::asio::post(strand_, [self = shared_from_this(), err] {
+      ::asio::post(executor_, [self = shared_from_this(), err] {
         self->guarded([&] { self->on_written(err); });
       });
       return;
@@ -550,7 +561,7 @@ class connection : public std::enable_shared_from_this<connection>, public detai
 #if defined(__cpp_exceptions)
     try {
 #endif
-      ::asio::post(strand_, [self = shared_from_this()] { self->handler_.reset(); });
+      ::asio::post(executor_, [self = shared_from_this()] { self->handler_.reset(); });
 #if defined(__cpp_exceptions)
     } catch (...) {
     }
@@ -625,8 +636,9 @@ class connection : public std::enable_shared_from_this<connection>, public detai
 
   std::shared_ptr<detail::server_core> core_;
   socket_type socket_;
-  strand_type strand_;
-  ::asio::basic_waitable_timer<clock, ::asio::wait_traits<clock>, strand_type> timer_;
+  executor_type executor_;
+  const strand_type* strand_;  // executor_'s target when it is a strand, else null
+  ::asio::basic_waitable_timer<clock, ::asio::wait_traits<clock>, executor_type> timer_;
   server_session session_;
   connection_info info_;
   std::unique_ptr<connection_handler> handler_;

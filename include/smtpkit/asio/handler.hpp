@@ -11,7 +11,7 @@
 //     return: the session waiting on the application has no I/O in progress, but the
 //     connection is not over. The connection holds that work, not the decision, so that an
 //     answer given within the callback costs no more than a function call.
-//  3. Handler callbacks run on the connection's strand, one at a time.
+//  3. Handler callbacks run on the connection's executor, one at a time.
 // Only files under include/smtpkit/asio/ include Asio.
 // SPDX-License-Identifier: MIT
 #pragma once
@@ -43,7 +43,7 @@ class decision_target {
  public:
   virtual ~decision_target() = default;
   /// Applies an answer to the decision numbered @p generation; from any thread (an answer from
-  /// another thread is copied and dispatched to the connection's strand).
+  /// another thread is copied and dispatched to the connection's executor).
   virtual void answer(std::uint64_t generation, answer_mode m, const reply_spec* r) = 0;
   /// Ends the connection at once, from any thread.
   virtual void abort() = 0;
@@ -123,7 +123,7 @@ class decision {
 };
 
 /// The application's side of one connection: the server makes one per connection (through the
-/// factory given to it) and calls it on the connection's strand. Every decision event comes
+/// factory given to it) and calls it on the connection's executor. Every decision event comes
 /// with a decision to answer, now or later. The defaults accept everything but AUTH.
 /// @warning Views in events are valid only during the call (and, for a decision event, until it
 ///          is answered): copy what must live longer.

@@ -7,8 +7,9 @@
 // RFC 2033 (one reply per LMTP recipient).
 //
 // Rules:
-//  1. Listeners and connections each run on their own strand; one io_context may run on any
-//     number of threads.
+//  1. Listeners and connections each run on their own strand, so one io_context may run on
+//     any number of threads; with server_options::concurrency 1, connections run on the
+//     io_context's executor instead, and one thread runs it.
 //  2. At most server_options::max_connections connections are served at once; one over it
 //     gets "421 4.3.2" and is closed, whichever thread accepted it.
 //  3. Graceful stop: listeners close, idle sessions get 421 at once, a transaction in flight is
@@ -160,10 +161,12 @@ class server {
   static void accept_next(const std::shared_ptr<detail::server_core>& core,
                           const std::shared_ptr<listener>& l) {
     if (!l->acceptor.is_open()) return;
-    l->acceptor.async_accept(::asio::make_strand(core->ioc), l->peer,
-                             [core, l](const std::error_code& ec, socket_type s) {
-                               on_accept(core, l, ec, std::move(s));
-                             });
+    const executor_type ex = core->options.concurrency == 1
+                                 ? executor_type(core->ioc.get_executor())
+                                 : executor_type(::asio::make_strand(core->ioc));
+    l->acceptor.async_accept(ex, l->peer, [core, l](const std::error_code& ec, socket_type s) {
+      on_accept(core, l, ec, std::move(s));
+    });
   }
 
   static void on_accept(const std::shared_ptr<detail::server_core>& core,

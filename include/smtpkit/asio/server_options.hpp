@@ -6,7 +6,7 @@
 // SPDX-License-Identifier: MIT
 #pragma once
 
-#include <asio.hpp>  // io_context, strand, ip::tcp, basic_stream_socket
+#include <asio.hpp>  // io_context, strand, any_io_executor, ip::tcp, basic_stream_socket
 #include <chrono>    // milliseconds
 #include <cstddef>   // size_t
 #include <cstdint>   // uint64_t
@@ -17,10 +17,14 @@ SMTPKIT_NAMESPACE_BEGIN
 
 namespace asio {
 
-/// The executor every connection and listener runs on: a strand of the io_context.
+/// A strand of the io_context: the executor of a listener, and of a connection unless
+/// server_options::concurrency is 1.
 using strand_type = ::asio::strand<::asio::io_context::executor_type>;
+/// The executor a connection runs on: its own strand, or the io_context's executor when
+/// server_options::concurrency is 1.
+using executor_type = ::asio::any_io_executor;
 /// The socket type of a connection.
-using socket_type = ::asio::basic_stream_socket<::asio::ip::tcp, strand_type>;
+using socket_type = ::asio::basic_stream_socket<::asio::ip::tcp, executor_type>;
 
 /// How the server runs its connections.
 struct server_options {
@@ -37,6 +41,12 @@ struct server_options {
   std::chrono::milliseconds close_linger{5000};
   /// Bytes of leftovers read (and dropped) after a session ended before the socket closes.
   std::size_t close_drain = 1u << 20;
+  /// How many threads run the io_context. With 1, connections run on the io_context's own
+  /// executor: the one thread serializes them already, and a strand per connection would only
+  /// add its allocation, a lock and a second queueing of every completion. Any other value (0,
+  /// the default, stands for "unknown") gives every connection a strand of its own.
+  /// @warning With 1, io_context::run() must be called from one thread only.
+  unsigned concurrency = 0;
 };
 
 /// Who a connection is with.

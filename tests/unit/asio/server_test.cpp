@@ -22,6 +22,7 @@
 #  include <stdexcept>  // runtime_error
 #  include <string>     // string
 #  include <thread>     // thread
+#  include <typeinfo>   // typeid
 #  include <vector>     // vector
 
 namespace {
@@ -232,6 +233,45 @@ TEST_CASE("asio server: a decision answered later, from another thread") {
   CHECK(c.reply() == "250 2.1.5 Looked up joe\r\n");
   CHECK(c.reply() == "250 2.0.0 Ok\r\n");
   ts.stop();
+}
+
+TEST_CASE("asio server: concurrency 1 runs connections on the io_context, without strands") {
+  record r;
+  // The same later answer from another thread as above, and a pipelined transaction, on a
+  // server told that one thread runs its io_context: the answer is dispatched to the
+  // io_context's executor, and io_context::run() waits for it.
+  struct slow_mail : keeping_handler {
+    using keeping_handler::keeping_handler;
+    void on_mail(sa::connection& c, const smtpkit::server_events::mail_received&,
+                 sa::decision d) override {
+#  if defined(__cpp_rtti)
+      CHECK(c.executor().target_type() == typeid(::asio::io_context::executor_type));
+#  endif
+      std::thread([d = std::move(d)]() mutable {
+        std::this_thread::sleep_for(50ms);
+        d.accept();
+      }).detach();
+    }
+  };
+  sa::server_options o;
+  o.concurrency = 1;
+  test_server ts(o, [&r](const sa::connection_info&) { return std::make_unique<slow_mail>(r); });
+  client c(ts.ep);
+  CHECK(c.reply() == "220 mx.test ESMTP\r\n");
+  c.send("EHLO client.test\r\n");
+  c.reply();
+  c.send(
+      "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nbody\r\n.\r\n"
+      "QUIT\r\n");
+  CHECK(c.reply() == "250 2.1.0 Ok\r\n");
+  CHECK(c.reply() == "250 2.1.5 Ok\r\n");
+  CHECK(c.reply() == "354 End data with <CR><LF>.<CR><LF>\r\n");
+  CHECK(c.reply() == "250 2.0.0 Ok: message accepted\r\n");
+  CHECK(c.reply() == "221 2.0.0 Bye\r\n");
+  CHECK(c.closed_by_peer());
+  ts.stop();
+  REQUIRE(r.messages.size() == 1);
+  CHECK(r.messages[0] == "body\r\n");
 }
 
 TEST_CASE("asio server: a decision dropped unanswered is refused with 451") {
